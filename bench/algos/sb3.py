@@ -1,0 +1,272 @@
+"""stable-baselines3 / sb3-contrib algorithms under the harness's envs, budget and records.
+
+The algorithms are SB3's own, unmodified. This adapter only builds the vectorised training env
+from the run's factory, turns config values into SB3 objects (``lin_<x>`` schedules, action
+noise, activation names), charges every step to the budget through a callback, hands the
+model to evaluation on schedule, and checkpoints the model (and the replay buffer when it fits
+under ``checkpoint_max_replay_mb``) so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import sb3_contrib
+import stable_baselines3 as sb3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from stable_baselines3.common.utils import LinearSchedule
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from torch import nn
+
+from bench.interface import Algorithm, ConfigError, TrainContext
+from bench.registry import register
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
+# Keys that configure this adapter rather than the SB3 constructor.
+ADAPTER_KEYS = ("policy", "n_envs", "normalize", "noise_type", "noise_std")
+
+
+def _schedule(value: Any) -> Any:
+    """rl-zoo3's ``lin_<x>``: linear decay from x to 0 over training."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        return LinearSchedule(float(value[4:]), 0.0, 1.0)
+    return value
+
+
+def _policy_kwargs(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    kwargs = dict(raw or {})
+    if "activation_fn" in kwargs:
+        name = str(kwargs["activation_fn"]).lower()
+        if name not in ACTIVATIONS:
+            raise ConfigError(f"activation_fn '{name}' not in {sorted(ACTIVATIONS)}")
+        kwargs["activation_fn"] = ACTIVATIONS[name]
+    if kwargs.get("optimizer_class") == "rmsprop_tf_like":
+        from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+        kwargs["optimizer_class"] = RMSpropTFLike
+    if "net_arch" in kwargs and isinstance(kwargs["net_arch"], Mapping):
+        kwargs["net_arch"] = {k: list(v) for k, v in kwargs["net_arch"].items()}
+    return kwargs
+
+
+def acting_parameters(model: BaseAlgorithm) -> int:
+    """Parameters the policy needs to act (actor / Q-net; not critics or target nets)."""
+    policy = model.policy
+    parts: list[nn.Module] = []
+    if hasattr(policy, "actor") and isinstance(policy.actor, nn.Module):
+        parts = [policy.actor]
+    elif hasattr(policy, "q_net") or hasattr(policy, "quantile_net"):
+        parts = [getattr(policy, "q_net", None) or policy.quantile_net]
+    elif hasattr(policy, "action_net"):
+        extractor = getattr(policy, "pi_features_extractor", policy.features_extractor)
+        parts = [extractor, policy.mlp_extractor.policy_net, policy.action_net]
+    else:
+        parts = [policy]
+    count = sum(p.numel() for part in parts for p in part.parameters())
+    log_std = getattr(policy, "log_std", None)
+    return count + (log_std.numel() if isinstance(log_std, nn.Parameter) else 0)
+
+
+class NormalizedPolicy:
+    """Acts through VecNormalize's current observation statistics (for evaluation)."""
+
+    def __init__(self, model: BaseAlgorithm, venv: VecNormalize) -> None:
+        self.model, self.venv = model, venv
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        return self.model.predict(
+            self.venv.normalize_obs(observation), state, episode_start, deterministic
+        )
+
+
+class _HarnessCallback(BaseCallback):
+    """Charges steps to the budget, logs training episodes, evaluates, checkpoints, stops."""
+
+    def __init__(self, adapter: SB3Algorithm, ctx: TrainContext, policy: Any) -> None:
+        super().__init__()
+        self.adapter, self.ctx, self.policy = adapter, ctx, policy
+        self._charged = 0
+
+    def _on_training_start(self) -> None:
+        self._charged = self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        ctx = self.ctx
+        dones = self.locals.get("dones")
+        finished = [
+            info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info
+        ]
+        ctx.budget.charge(
+            self.model.num_timesteps - self._charged,
+            episodes=int(np.sum(dones)) if dones is not None else 0,
+        )
+        self._charged = self.model.num_timesteps
+        if finished:
+            ctx.recorder.log_train_episodes(finished)
+        ctx.recorder.maybe_evaluate(self.policy)
+        if ctx.checkpoints.due():
+            ctx.budget.pause()
+            self.adapter.save_checkpoint(ctx, self.model)
+            ctx.budget.resume()
+        return ctx.budget.exhausted() is None
+
+
+class SB3Algorithm(Algorithm):
+    """Base for every SB3 algorithm; subclasses set ``sb3_class`` and what they can act in."""
+
+    kind: ClassVar[str] = "gradient"
+    sb3_class: ClassVar[type[BaseAlgorithm]]
+    image_policy: ClassVar[str | None] = "CnnPolicy"
+
+    def __init__(
+        self,
+        policy: str | None = None,
+        n_envs: int = 1,
+        normalize: bool | Mapping[str, Any] = False,
+        noise_type: str | None = None,
+        noise_std: float = 0.1,
+        checkpoint_max_replay_mb: float = 512.0,
+        **sb3_kwargs: Any,
+    ) -> None:
+        if n_envs < 1:
+            raise ConfigError(f"n_envs must be >= 1, got {n_envs}")
+        if noise_type not in (None, "normal", "ornstein-uhlenbeck"):
+            raise ConfigError(f"noise_type must be normal or ornstein-uhlenbeck, got {noise_type}")
+        self.policy, self.n_envs, self.normalize = policy, int(n_envs), normalize
+        self.noise_type, self.noise_std = noise_type, float(noise_std)
+        self.checkpoint_max_replay_mb = float(checkpoint_max_replay_mb)
+        self.sb3_kwargs = dict(sb3_kwargs)
+        self._policy_size: int | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "n_envs": self.n_envs,
+            "normalize": self.normalize,
+            "noise_type": self.noise_type,
+            "noise_std": self.noise_std,
+            **self.sb3_kwargs,
+        }
+
+    def policy_size(self) -> int | None:
+        return self._policy_size
+
+    # -- construction -----------------------------------------------------------------------
+    def _make_venv(self, ctx: TrainContext) -> VecEnv:
+        factory = ctx.env
+        fns = [
+            (lambda i=i: Monitor(factory.make(seed=ctx.seed + i, train=True)))
+            for i in range(self.n_envs)
+        ]
+        venv: VecEnv = DummyVecEnv(fns)
+        venv.seed(ctx.seed)
+        if self.normalize:
+            options = dict(self.normalize) if isinstance(self.normalize, Mapping) else {}
+            venv = VecNormalize(venv, **options)
+        return venv
+
+    def _kwargs(self, venv: VecEnv) -> dict[str, Any]:
+        kwargs = {k: _schedule(v) for k, v in self.sb3_kwargs.items()}
+        kwargs["policy_kwargs"] = _policy_kwargs(kwargs.get("policy_kwargs"))
+        if self.noise_type is not None:
+            n_actions = int(np.prod(venv.action_space.shape))
+            noise_cls = (
+                NormalActionNoise if self.noise_type == "normal" else OrnsteinUhlenbeckActionNoise
+            )
+            kwargs["action_noise"] = noise_cls(
+                mean=np.zeros(n_actions), sigma=self.noise_std * np.ones(n_actions)
+            )
+        return kwargs
+
+    def _policy_name(self, ctx: TrainContext) -> str:
+        if self.policy:
+            return self.policy
+        if ctx.env.spec.observation_kind == "image" and self.image_policy:
+            return self.image_policy
+        return "MlpPolicy"
+
+    # -- checkpointing ----------------------------------------------------------------------
+    def save_checkpoint(self, ctx: TrainContext, model: BaseAlgorithm) -> None:
+        files = {"model.zip": lambda path: model.save(path)}
+        buffer = getattr(model, "replay_buffer", None)
+        if buffer is not None and _nbytes(buffer) <= self.checkpoint_max_replay_mb * 2**20:
+            files["replay_buffer.pkl"] = lambda path: model.save_replay_buffer(path)
+        venv = model.get_env()
+        if isinstance(venv, VecNormalize):
+            files["vecnormalize.pkl"] = lambda path: venv.save(str(path))
+        ctx.checkpoints.save({"num_timesteps": model.num_timesteps}, files)
+
+    def _restore(self, ctx: TrainContext, venv: VecEnv) -> tuple[BaseAlgorithm, VecEnv] | None:
+        loaded = ctx.checkpoints.load()
+        if loaded is None:
+            return None
+        _, folder = loaded
+        if isinstance(venv, VecNormalize) and (folder / "vecnormalize.pkl").exists():
+            venv = VecNormalize.load(str(folder / "vecnormalize.pkl"), venv.venv)
+        model = self.sb3_class.load(folder / "model.zip", env=venv, device="cpu")
+        if (folder / "replay_buffer.pkl").exists():
+            model.load_replay_buffer(folder / "replay_buffer.pkl")
+        return model, venv
+
+    # -- training ---------------------------------------------------------------------------
+    def train(self, ctx: TrainContext) -> Any:
+        venv = self._make_venv(ctx)
+        restored = self._restore(ctx, venv)
+        if restored is None:
+            model = self.sb3_class(
+                self._policy_name(ctx), venv, seed=ctx.seed, device="cpu", verbose=0,
+                **self._kwargs(venv),
+            )  # fmt: skip
+        else:
+            model, venv = restored
+        self._policy_size = acting_parameters(model)
+        policy = NormalizedPolicy(model, venv) if isinstance(venv, VecNormalize) else model
+        ctx.recorder.maybe_evaluate(policy)  # the initial policy, at frame 0
+        steps_left = math.ceil(ctx.budget.remaining_frames / ctx.env.spec.frame_skip)
+        if steps_left > 0 and ctx.budget.exhausted() is None:
+            model.learn(
+                total_timesteps=steps_left,
+                callback=_HarnessCallback(self, ctx, policy),
+                reset_num_timesteps=restored is None,
+                progress_bar=False,
+            )
+        venv.close()
+        return policy
+
+
+def _nbytes(buffer: Any) -> int:
+    return sum(v.nbytes for v in vars(buffer).values() if isinstance(v, np.ndarray))
+
+
+def _sb3(name: str, cls: type[BaseAlgorithm], actions: set[str], **extra: Any) -> type:
+    attrs = {
+        "sb3_class": cls,
+        "action_kinds": frozenset(actions),
+        "__doc__": f"{cls.__module__}.{cls.__name__}, unmodified.",
+        **extra,
+    }
+    return register(name)(type(cls.__name__ + "Algorithm", (SB3Algorithm,), attrs))
+
+
+BOTH = {"discrete", "continuous"}
+PPO = _sb3("ppo", sb3.PPO, BOTH)
+A2C = _sb3("a2c", sb3.A2C, BOTH)  # the synchronous, deterministic form of A3C
+DQN = _sb3("dqn", sb3.DQN, {"discrete"})
+QRDQN = _sb3("qrdqn", sb3_contrib.QRDQN, {"discrete"})
+DDPG = _sb3("ddpg", sb3.DDPG, {"continuous"}, observation_kinds=frozenset({"vector"}))
+TD3 = _sb3("td3", sb3.TD3, {"continuous"}, observation_kinds=frozenset({"vector"}))
+SAC = _sb3("sac", sb3.SAC, {"continuous"}, observation_kinds=frozenset({"vector"}))
+# ARS is gradient-free (Mania et al. 2018); sb3-contrib's implementation, linear by default.
+ARS = _sb3(
+    "ars", sb3_contrib.ARS, BOTH, kind="gradient_free", image_policy=None,
+    observation_kinds=frozenset({"vector"}),
+)  # fmt: skip
+
+SB3_ALGOS = ("ppo", "a2c", "dqn", "qrdqn", "ddpg", "td3", "sac", "ars")
+__all__ = ["SB3_ALGOS", "SB3Algorithm"]

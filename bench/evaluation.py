@@ -1,0 +1,53 @@
+"""Scores a policy under an evaluation protocol: fixed episode seeds, never-clipped rewards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.envs import EnvFactory
+from bench.interface import Policy
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    returns: np.ndarray  # one unclipped return per episode
+    lengths: np.ndarray  # agent steps per episode
+    frames: int  # emulator frames spent (steps x frame skip)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+
+def evaluate(policy: Policy, factory: EnvFactory) -> EvalResult:
+    """Run ``factory.protocol.episodes`` episodes; episode ``i`` is reset with ``seed + i``.
+
+    Every run and every algorithm sees the same episode seeds, so differences between
+    evaluations come from the policies, not from the draw of start states.
+    """
+    protocol = factory.protocol
+    env = factory.make(seed=protocol.seed, train=False)
+    returns, lengths = [], []
+    try:
+        for i in range(protocol.episodes):
+            obs, _ = env.reset(seed=protocol.seed + i)
+            env.action_space.seed(protocol.seed + i)
+            total, steps, done = 0.0, 0, False
+            while not done:
+                action, _ = policy.predict(obs[None], deterministic=protocol.deterministic)
+                obs, reward, terminated, truncated, _ = env.step(action[0])
+                total += float(reward)
+                steps += 1
+                done = terminated or truncated
+            returns.append(total)
+            lengths.append(steps)
+    finally:
+        env.close()
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    return EvalResult(
+        returns=np.asarray(returns, dtype=np.float64),
+        lengths=lengths_arr,
+        frames=int(lengths_arr.sum()) * factory.spec.frame_skip,
+    )

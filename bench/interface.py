@@ -1,0 +1,116 @@
+"""Contract between the runner and every algorithm, gradient-based or gradient-free.
+
+The runner owns the environments, the budget, the evaluation and the records; an algorithm
+only trains. It receives a :class:`TrainContext` and returns when ``ctx.budget.exhausted()``
+says so (or its own stopping rule fires). Everything an algorithm does to the outside world
+goes through the context: charging frames, handing the current policy to evaluation,
+logging per-generation rows, and checkpointing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bench.budget import Budget
+    from bench.envs import EnvFactory, EnvSpec
+    from bench.records import Checkpoints, Recorder
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Anything that acts: structurally an SB3 ``PolicyPredictor``, so SB3 models qualify.
+
+    ``observation`` carries a leading batch dimension (one row per env); the returned actions
+    do too.
+    """
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]: ...
+
+
+class IncompatibleError(ValueError):
+    """An algorithm cannot act in an environment (e.g. DQN on continuous actions)."""
+
+
+class ConfigError(ValueError):
+    """A setting that makes no sense (T > N, sigma <= 0, ...), raised before any work."""
+
+
+@dataclass
+class TrainContext:
+    """What the runner hands to :meth:`Algorithm.train`.
+
+    Attributes:
+        env: builds the run's environments; ``env.make(seed, train=True)`` for training.
+        budget: frames / wall / CPU limits. Algorithms charge every training step with
+            ``budget.charge(steps=..., episodes=...)`` and stop once ``budget.exhausted()``.
+        seed: the run's seed; the only source of randomness.
+        recorder: evaluation and logging. Call ``recorder.maybe_evaluate(policy)`` whenever
+            frames were charged; it evaluates when an ``eval_every_frames`` point was crossed.
+        checkpoints: ``checkpoints.save(state)`` / ``checkpoints.load()`` for resuming.
+        device: torch device for gradient-free population inference ("cpu" or "cuda").
+    """
+
+    env: EnvFactory
+    budget: Budget
+    seed: int
+    recorder: Recorder
+    checkpoints: Checkpoints
+    device: str = "cpu"
+
+
+class Algorithm(ABC):
+    """One training method. Subclasses are registered in :mod:`bench.registry`.
+
+    Hyperparameters are constructor keyword arguments (from ``algo.params`` in the config).
+    The constructor validates them and raises :class:`ConfigError` on nonsense.
+    """
+
+    #: "gradient" or "gradient_free": analysis colours and groups by it.
+    kind: ClassVar[str]
+    #: action space kinds this algorithm can act in: subset of {"discrete", "continuous"}.
+    action_kinds: ClassVar[frozenset[str]] = frozenset({"discrete", "continuous"})
+    #: observation kinds: subset of {"vector", "image"}.
+    observation_kinds: ClassVar[frozenset[str]] = frozenset({"vector", "image"})
+
+    def check_compatible(self, spec: EnvSpec) -> None:
+        """Raise :class:`IncompatibleError` naming both parties if this pair cannot run."""
+        name = type(self).registry_name()
+        if spec.action_kind not in self.action_kinds:
+            raise IncompatibleError(
+                f"algorithm '{name}' cannot act in env '{spec.name}' ({spec.id}): it supports "
+                f"{sorted(self.action_kinds)} actions, the env has {spec.action_kind} actions"
+            )
+        if spec.observation_kind not in self.observation_kinds:
+            raise IncompatibleError(
+                f"algorithm '{name}' cannot act in env '{spec.name}' ({spec.id}): it supports "
+                f"{sorted(self.observation_kinds)} observations, the env gives "
+                f"{spec.observation_kind} observations"
+            )
+
+    @classmethod
+    def registry_name(cls) -> str:
+        return getattr(cls, "name", cls.__name__)
+
+    @abstractmethod
+    def train(self, ctx: TrainContext) -> Policy:
+        """Train until the budget is spent; return the final policy."""
+
+    def hyperparameters(self) -> Mapping[str, Any]:
+        """The effective hyperparameters, recorded with the run."""
+        return {}
+
+    def policy_size(self) -> int | None:
+        """Number of trainable policy parameters, once known (recorded in the summary)."""
+        return None

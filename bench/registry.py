@@ -1,0 +1,65 @@
+"""Algorithm registry: a name in ``algo=<name>`` maps to one :class:`Algorithm` class.
+
+Registering is one decorator; the tests iterate over :data:`ALGOS`, so a registered algorithm
+is tested without further wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from bench.interface import Algorithm, ConfigError
+
+ALGOS: dict[str, type[Algorithm]] = {}
+A = TypeVar("A", bound=type[Algorithm])
+
+
+def register(name: str) -> Callable[[A], A]:
+    def decorate(cls: A) -> A:
+        if name in ALGOS and ALGOS[name] is not cls:
+            raise ValueError(f"algorithm name '{name}' registered twice")
+        cls.name = name  # type: ignore[attr-defined]
+        ALGOS[name] = cls
+        return cls
+
+    return decorate
+
+
+def _load_all() -> None:
+    import bench.algos  # noqa: F401  (modules register themselves on import)
+
+
+def algo_class(name: str) -> type[Algorithm]:
+    _load_all()
+    if name not in ALGOS:
+        raise ConfigError(f"unknown algorithm '{name}'; valid choices: {', '.join(sorted(ALGOS))}")
+    return ALGOS[name]
+
+
+def build(name: str, params: Mapping[str, Any]) -> Algorithm:
+    """Instantiate ``name`` with keyword hyperparameters; unknown keywords are a ConfigError."""
+    cls = algo_class(name)
+    try:
+        return cls(**params)
+    except TypeError as error:
+        raise ConfigError(f"bad hyperparameters for algorithm '{name}': {error}") from error
+
+
+def resolve_params(
+    tuned: Mapping[str, Mapping[str, Any]] | None,
+    params: Mapping[str, Any] | None,
+    family: str,
+    env_id: str,
+) -> dict[str, Any]:
+    """Effective hyperparameters: tuned[family] < tuned[env_id] < non-null ``params``.
+
+    ``params`` lists every knob with ``null`` meaning "tuned value, else the library default",
+    so a plain command-line override (``algo.params.learning_rate=3e-4``) always wins.
+    """
+    tuned = tuned or {}
+    merged: dict[str, Any] = {}
+    for key in ("default", family, env_id):
+        merged.update(tuned.get(key) or {})
+    merged.update({k: v for k, v in (params or {}).items() if v is not None})
+    return merged
