@@ -20,6 +20,19 @@ ATARI_FAMILIES = frozenset({"atari", "atari_ram"})
 ATARI_FRAME_SKIP = 4
 ATARI_MAX_EPISODE_FRAMES = 108_000
 _registered_ale = False
+_mujoco_warnings_routed = False
+
+
+def _route_mujoco_warnings() -> None:
+    """MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory."""
+    global _mujoco_warnings_routed
+    if not _mujoco_warnings_routed:
+        import logging
+
+        import mujoco
+
+        mujoco.set_mju_user_warning(logging.getLogger("mujoco").warning)
+        _mujoco_warnings_routed = True
 
 
 def _register_ale() -> None:
@@ -148,6 +161,8 @@ class EnvFactory:
         if spec.is_atari:
             env = self._make_atari(train, train and atari_training_wrappers)
         else:
+            if spec.family == "mujoco":
+                _route_mujoco_warnings()
             env = gym.make(spec.id, **spec.kwargs)
         if seed is not None:
             env.action_space.seed(seed)

@@ -192,6 +192,7 @@ class Checkpoints:
         self.every_frames = every_frames
         self._parts: dict[str, Any] = {}
         self._last_saved_frames = 0
+        self.loaded_frames: int | None = None  # set when a run resumed from a checkpoint
         self._frames: Callable[[], int] = lambda: 0
 
     def register(self, name: str, part: Any) -> None:
@@ -243,7 +244,7 @@ class Checkpoints:
         state = pickle.loads((folder / "state.pkl").read_bytes())
         for name, part in self._parts.items():
             part.load_state_dict(state["parts"][name])
-        self._last_saved_frames = int(state["frames"])
+        self._last_saved_frames = self.loaded_frames = int(state["frames"])
         return state["algo"], folder
 
     def clear(self) -> None:

@@ -176,6 +176,8 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
             signal.signal(sig, handler)
         meta["ended_at"] = records.now_iso()
         meta["frames"] = budget.frames
+        if checkpoints.loaded_frames is not None:
+            meta["resumed_from_frames"] = checkpoints.loaded_frames
         records.write_json(folder.meta, meta)
 
 

@@ -9,6 +9,7 @@ under ``checkpoint_max_replay_mb``) so an interrupted run resumes where it stopp
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -63,7 +64,7 @@ def acting_parameters(model: BaseAlgorithm) -> int:
         parts = [policy.actor]
     elif hasattr(policy, "q_net") or hasattr(policy, "quantile_net"):
         parts = [getattr(policy, "q_net", None) or policy.quantile_net]
-    elif hasattr(policy, "action_net"):
+    elif hasattr(policy, "mlp_extractor"):
         extractor = getattr(policy, "pi_features_extractor", policy.features_extractor)
         parts = [extractor, policy.mlp_extractor.policy_net, policy.action_net]
     else:
@@ -141,6 +142,13 @@ class SB3Algorithm(Algorithm):
         self.policy, self.n_envs, self.normalize = policy, int(n_envs), normalize
         self.noise_type, self.noise_std = noise_type, float(noise_std)
         self.checkpoint_max_replay_mb = float(checkpoint_max_replay_mb)
+        accepted = set(inspect.signature(self.sb3_class.__init__).parameters)
+        unknown = sorted(set(sb3_kwargs) - accepted)
+        if unknown:
+            raise ConfigError(
+                f"{self.sb3_class.__name__} has no hyperparameter(s) {unknown}; it accepts "
+                f"{sorted(accepted - {'self', 'env', 'policy', '_init_setup_model'})}"
+            )
         self.sb3_kwargs = dict(sb3_kwargs)
         self._policy_size: int | None = None
 

@@ -1,0 +1,234 @@
+"""OpenAI-ES: Salimans, Ho, Chen, Sidor & Sutskever (2017), "Evolution Strategies as a Scalable
+Alternative to Reinforcement Learning", arXiv 1703.03864; code openai/evolution-strategies-starter.
+
+Mirrored (antithetic) Gaussian perturbations of the policy parameters ``theta``, returns shaped
+into centred ranks in [-0.5, 0.5], the gradient estimate
+``g = sum_i (F(theta + sigma eps_i) - F(theta - sigma eps_i)) eps_i / (2 * pairs)`` and an Adam
+step on ``-g + l2coeff * theta``. Perturbations are slices of a shared noise table, so only
+offsets cross process boundaries. The policy that is evaluated is the mean ``theta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.algos.evaluator import GenomeBatch, NoiseTable, Perturbations, PopulationResult
+from bench.algos.population import SEED_HIGH, PopulationMethod
+from bench.interface import ConfigError
+from bench.registry import register
+
+
+def centered_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks of ``x`` (any shape) scaled to [-0.5, 0.5]; ties get distinct, order-based ranks.
+
+    Salimans et al. section 2.2: rank shaping makes the update invariant to monotone transforms
+    of the return and removes the influence of outlier episodes.
+    """
+    flat = np.asarray(x, dtype=np.float64).ravel()
+    if flat.size < 2:
+        return np.zeros_like(np.asarray(x, dtype=np.float64))
+    ranks = np.empty(flat.size, dtype=np.float64)
+    ranks[np.argsort(flat, kind="stable")] = np.arange(flat.size)
+    return (ranks / (flat.size - 1) - 0.5).reshape(np.shape(x))
+
+
+@dataclass
+class Adam:
+    """Adam (Kingma & Ba 2015) as in es_distributed/optimizers.py: bias-corrected step size."""
+
+    dim: int
+    stepsize: float
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    t: int = 0
+    m: np.ndarray = field(init=False)
+    v: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.m = np.zeros(self.dim, dtype=np.float64)
+        self.v = np.zeros(self.dim, dtype=np.float64)
+
+    def step(self, gradient: np.ndarray) -> np.ndarray:
+        """The step to *add* to the parameters for a loss ``gradient`` (descent)."""
+        self.t += 1
+        a = self.stepsize * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        self.m = self.beta1 * self.m + (1 - self.beta1) * gradient
+        self.v = self.beta2 * self.v + (1 - self.beta2) * gradient * gradient
+        return -a * self.m / (np.sqrt(self.v) + self.epsilon)
+
+
+class OpenAIESStrategy:
+    """Ask/tell core of OpenAI-ES over a shared noise table (maximises returns).
+
+    ``ask`` returns ``pairs`` noise offsets; candidate ``2i`` is ``theta + sigma * eps_i`` and
+    candidate ``2i + 1`` is ``theta - sigma * eps_i``. ``tell`` takes their returns in that order.
+    """
+
+    def __init__(
+        self,
+        theta: np.ndarray,
+        sigma: float = 0.02,
+        stepsize: float = 0.01,
+        l2coeff: float = 0.005,
+        pairs: int = 50,
+        noise: NoiseTable | None = None,
+    ) -> None:
+        if sigma <= 0:
+            raise ConfigError(f"sigma must be > 0, got {sigma}")
+        if stepsize <= 0:
+            raise ConfigError(f"stepsize (Adam learning rate) must be > 0, got {stepsize}")
+        if l2coeff < 0:
+            raise ConfigError(f"l2coeff must be >= 0, got {l2coeff}")
+        if pairs < 1:
+            raise ConfigError(f"pairs (mirrored samples per generation) must be >= 1, got {pairs}")
+        self.theta = np.asarray(theta, dtype=np.float64).copy()
+        self.sigma, self.l2coeff, self.pairs = float(sigma), float(l2coeff), int(pairs)
+        self.noise = noise or NoiseTable()
+        if self.noise.size < self.theta.size:
+            raise ConfigError(f"noise table ({self.noise.size}) smaller than the policy ({self.dim})")
+        self.optimizer = Adam(self.theta.size, float(stepsize))
+        self.last_gradient_norm = 0.0
+
+    @property
+    def dim(self) -> int:
+        return self.theta.size
+
+    def ask(self, rng: np.random.Generator) -> np.ndarray:
+        """Noise offsets, one per mirrored pair."""
+        return np.asarray(self.noise.sample_index(rng, self.dim, self.pairs), dtype=np.int64)
+
+    def candidates(self, indices: np.ndarray) -> np.ndarray:
+        """Dense parameters of the ``2 * pairs`` candidates (for in-process evaluation/tests)."""
+        eps = np.stack([self.noise.get(int(i), self.dim) for i in indices])
+        return np.stack([self.theta + self.sigma * eps, self.theta - self.sigma * eps], 1).reshape(
+            -1, self.dim
+        )
+
+    def gradient(self, indices: np.ndarray, returns: np.ndarray) -> np.ndarray:
+        """Ascent direction from returns ordered as ``candidates``: ``(2 * pairs,)``."""
+        shaped = centered_ranks(np.asarray(returns, dtype=np.float64).reshape(-1, 2))
+        weights = shaped[:, 0] - shaped[:, 1]
+        g = np.zeros(self.dim, dtype=np.float64)
+        for w, i in zip(weights, indices, strict=True):
+            g += w * self.noise.get(int(i), self.dim)
+        return g / shaped.size  # the reference divides by the number of returns, not by sigma
+
+    def tell(self, indices: np.ndarray, returns: np.ndarray) -> None:
+        g = self.gradient(indices, returns)
+        self.last_gradient_norm = float(np.linalg.norm(g))
+        self.theta = self.theta + self.optimizer.step(-g + self.l2coeff * self.theta)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"theta": self.theta.copy(), "optimizer": dict(vars(self.optimizer))}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.theta = np.asarray(state["theta"], dtype=np.float64).copy()
+        for key, value in state["optimizer"].items():
+            setattr(self.optimizer, key, value.copy() if hasattr(value, "copy") else value)
+
+
+@register("es")
+class OpenAIES(PopulationMethod):
+    """OpenAI-ES under the harness (see the module docstring); the evaluated policy is the mean.
+
+    Args:
+        sigma: noise standard deviation (``noise_stdev`` in the reference code).
+        stepsize: Adam learning rate.
+        l2coeff: L2 weight decay coefficient, added to the loss gradient.
+        population_size: episodes' genomes per generation, ``2 * pairs`` (mirrored, so even).
+        noise_table_size, noise_seed: the shared noise table (float32 entries; 123 as published).
+        reward_shift: added to every training reward, for the fitness only (0: off).
+        **common: :class:`PopulationMethod` options (network, obs_norm, backend, ...).
+    """
+
+    def __init__(
+        self,
+        sigma: float = 0.02,
+        stepsize: float = 0.01,
+        l2coeff: float = 0.005,
+        population_size: int = 100,
+        noise_table_size: int = 25_000_000,
+        noise_seed: int = 123,
+        reward_shift: float = 0.0,
+        network: str = "mlp",
+        obs_norm: bool = True,
+        **common: Any,
+    ) -> None:
+        super().__init__(network=network, obs_norm=obs_norm, **common)
+        if population_size < 2 or population_size % 2:
+            raise ConfigError(
+                f"population_size must be even and >= 2 (mirrored pairs), got {population_size}"
+            )
+        if noise_table_size < 1:
+            raise ConfigError(f"noise_table_size must be >= 1, got {noise_table_size}")
+        self.sigma, self.stepsize, self.l2coeff = float(sigma), float(stepsize), float(l2coeff)
+        self.population_size = int(population_size)
+        self.noise = NoiseTable(size=int(noise_table_size), seed=int(noise_seed))
+        self.reward_shift = float(reward_shift)
+        # Validates sigma / stepsize / l2coeff now, before any work (a ConfigError, not at train).
+        OpenAIESStrategy(np.zeros(1), self.sigma, self.stepsize, self.l2coeff, 1, NoiseTable(1, 0))
+        self.strategy: OpenAIESStrategy | None = None
+        self._indices: np.ndarray | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "sigma": self.sigma,
+            "stepsize": self.stepsize,
+            "l2coeff": self.l2coeff,
+            "population_size": self.population_size,
+            "noise_table_size": self.noise.size,
+            "noise_seed": self.noise.seed,
+            "reward_shift": self.reward_shift,
+            **super().hyperparameters(),
+        }
+
+    def _new_strategy(self, theta: np.ndarray) -> OpenAIESStrategy:
+        return OpenAIESStrategy(
+            theta, self.sigma, self.stepsize, self.l2coeff, self.population_size // 2, self.noise
+        )
+
+    def _setup(self, rng: np.random.Generator) -> None:
+        assert self.net is not None
+        self.strategy = self._new_strategy(self.net.init_params(int(rng.integers(SEED_HIGH))))
+
+    def _ask(self, rng: np.random.Generator) -> GenomeBatch:
+        assert self.strategy is not None and self.evaluator is not None
+        self._indices = self.strategy.ask(rng)
+        # Workers get the mean once per generation; each candidate is then (offset, sign).
+        self.evaluator.broadcast("mean", self.strategy.theta.astype(np.float32))
+        pairs = len(self._indices)
+        return Perturbations(
+            indices=np.repeat(self._indices, 2),
+            signs=np.tile(np.array([1, -1], dtype=np.int8), pairs),
+            sigma=self.sigma,
+            noise=self.noise,
+        )
+
+    def _tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        assert self.strategy is not None and self._indices is not None
+        fitness = result.fitness + self.reward_shift * result.lengths.mean(axis=1)
+        self.strategy.tell(self._indices, fitness)
+        return {
+            "sigma": self.sigma,
+            "gradient_norm": self.strategy.last_gradient_norm,
+            "theta_norm": float(np.linalg.norm(self.strategy.theta)),
+        }
+
+    def _best(self) -> np.ndarray:
+        assert self.strategy is not None
+        return self.strategy.theta.astype(np.float32)
+
+    def _state_dict(self) -> dict[str, Any]:
+        assert self.strategy is not None
+        return self.strategy.state_dict()
+
+    def _load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.strategy = self._new_strategy(np.asarray(state["theta"]))
+        self.strategy.load_state_dict(state)

@@ -1,0 +1,184 @@
+"""Deep Genetic Algorithm (Such et al. 2017, arXiv 1712.06567) and random search (its T = 0).
+
+Follows uber-research/deep-neuroevolution ``gpu_implementation/ga.py`` and
+``configurations/ga_atari_config.json``: a population of N (the elite plus N - 1 children); each
+child is a parent drawn uniformly from the top T plus ``sigma * N(0, I)``; no crossover. The top
+``elite_candidates`` (plus the previous elite, replacing the last of them) get
+``elite_eval_episodes`` extra episodes, charged to the budget, and the best mean becomes the
+elite, carried unchanged into the next generation (and replacing the T-th parent if it is not
+among the top T). Random search (T = 0) draws every genome fresh.
+
+Genomes are seed chains ``(init_seed, (seed_1, sigma_1), ...)``: weights are rebuilt
+deterministically (workers cache parents, so a child costs one noise draw), and a genome is a
+few bytes per generation instead of 4 bytes per parameter; generation rows record both.
+The original draws slices from a shared noise table; here each seed seeds its own generator,
+which needs no 1 GB table per worker and rebuilds the same weights bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bench.algos.evaluator import (
+    GenomeBatch,
+    GenomeStore,
+    PopulationResult,
+    SeedChains,
+    chain_nbytes,
+    chain_params,
+)
+from bench.algos.population import SEED_HIGH, PopulationMethod
+from bench.interface import ConfigError
+from bench.registry import register
+
+
+@register("ga")
+class DeepGA(PopulationMethod):
+    """Deep GA; see the module docstring.
+
+    Args:
+        population_size: N, genomes per generation (the elite included).
+        truncation: T, parents are drawn uniformly from the top T (0: random search).
+        mutation_power: sigma, std of the Gaussian parameter mutation.
+        elite_candidates: top genomes re-evaluated to choose the elite (0: best training score).
+        elite_eval_episodes: extra episodes per elite candidate.
+        **common: :class:`PopulationMethod` options (network, backend, ...).
+    """
+
+    def __init__(
+        self,
+        population_size: int = 1000,
+        truncation: int = 20,
+        mutation_power: float = 0.002,
+        elite_candidates: int = 10,
+        elite_eval_episodes: int = 30,
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        if population_size < 2:
+            raise ConfigError(f"population_size must be >= 2, got {population_size}")
+        if not 0 <= truncation <= population_size:
+            raise ConfigError(
+                f"truncation ({truncation}) must be in [0, population_size ({population_size})]"
+            )
+        if mutation_power <= 0:
+            raise ConfigError(f"mutation_power (sigma) must be > 0, got {mutation_power}")
+        if not 0 <= elite_candidates <= population_size:
+            raise ConfigError(f"elite_candidates must be in [0, {population_size}]")
+        if elite_candidates and elite_eval_episodes < 1:
+            raise ConfigError(f"elite_eval_episodes must be >= 1, got {elite_eval_episodes}")
+        self.population_size, self.truncation = int(population_size), int(truncation)
+        self.mutation_power = float(mutation_power)
+        self.elite_candidates = int(elite_candidates)
+        self.elite_eval_episodes = int(elite_eval_episodes)
+        self.population: list[tuple] = []
+        self.parents: list[tuple] = []
+        self.elite: tuple | None = None
+        self._store: GenomeStore | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "population_size": self.population_size,
+            "truncation": self.truncation,
+            "mutation_power": self.mutation_power,
+            "elite_candidates": self.elite_candidates,
+            "elite_eval_episodes": self.elite_eval_episodes,
+            **super().hyperparameters(),
+        }
+
+    # -- strategy hooks -----------------------------------------------------------------------
+    def _fresh(self, rng: np.random.Generator, n: int) -> list[tuple]:
+        return [(int(s),) for s in rng.integers(0, SEED_HIGH, size=n)]
+
+    def _setup(self, rng: np.random.Generator) -> None:
+        self.population = self._fresh(rng, self.population_size)
+        self.parents, self.elite = [], None
+
+    def _ask(self, rng: np.random.Generator) -> GenomeBatch:
+        if self.elite is None:  # generation 0: all random
+            return SeedChains(list(self.population))
+        n_children = self.population_size - 1
+        if self.truncation == 0:
+            children = self._fresh(rng, n_children)
+        else:
+            picks = np.sort(rng.integers(0, len(self.parents), size=n_children))  # by parent:
+            seeds = rng.integers(0, SEED_HIGH, size=n_children)  # contiguous chunks share caches
+            sigma = self.mutation_power
+            children = [
+                (*self.parents[p], (int(s), sigma)) for p, s in zip(picks, seeds, strict=True)
+            ]
+        self.population = [self.elite, *children]
+        return SeedChains(list(self.population))
+
+    def scores(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> np.ndarray:
+        """What selection ranks by: the mean training return (novelty search overrides)."""
+        return result.fitness
+
+    def _tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        scores = self.scores(batch, result, rng)
+        order = np.argsort(-scores, kind="stable")
+        ranked = [self.population[i] for i in order]  # selection: by score (novelty for GA-NS)
+        by_return = np.argsort(-result.fitness, kind="stable")  # the elite: always by return
+        candidates = [self.population[i] for i in by_return[: self.elite_candidates]]
+        if self.elite is not None and self.elite_candidates and self.elite not in candidates:
+            candidates[-1] = self.elite  # the previous elite replaces the last candidate
+        row: dict[str, Any] = {}
+        if candidates:
+            validation = self.evaluate_genomes(
+                SeedChains(candidates), self.elite_eval_episodes, rng
+            )
+            best = int(np.argmax(validation.fitness))
+            self.elite = candidates[best]
+            row["elite_validation_return"] = float(validation.fitness[best])
+        else:
+            self.elite = self.population[by_return[0]]
+            row["elite_validation_return"] = float(result.fitness[by_return[0]])
+        self.parents = ranked[: self.truncation]
+        if self.parents and self.elite not in self.parents:
+            self.parents[-1] = self.elite
+        weight_bytes = 4 * (self.net.num_params if self.net else 0)
+        row.update(
+            score_best=float(scores[order[0]]),
+            sigma=self.mutation_power,
+            truncation=self.truncation,
+            elite_chain_length=len(self.elite),
+            elite_encoding_bytes=chain_nbytes(self.elite),
+            elite_weight_bytes=weight_bytes,
+        )
+        return row
+
+    def _best(self) -> np.ndarray:
+        genome = self.elite if self.elite is not None else self.population[0]
+        if self._store is None or self._store.net is not self.net:
+            self._store = GenomeStore(self.net)
+        # keep only this genome's ancestry prefix cache: the next elite usually extends it
+        store = self._store
+        weights = chain_params(genome, store)
+        store.chains = {c: w for c, w in store.chains.items() if genome[: len(c)] == c}
+        store.chains[genome] = weights.copy()
+        return weights
+
+    def _state_dict(self) -> dict[str, Any]:
+        return {"population": self.population, "parents": self.parents, "elite": self.elite}
+
+    def _load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.population = list(state["population"])
+        self.parents = list(state["parents"])
+        self.elite = state["elite"]
+
+
+@register("random_search")
+class RandomSearch(DeepGA):
+    """Random search: the Deep GA with T = 0 (every genome a fresh random network)."""
+
+    def __init__(self, truncation: int = 0, **kwargs: Any) -> None:
+        if truncation != 0:
+            raise ConfigError(f"random_search has truncation 0, got {truncation}")
+        super().__init__(truncation=0, **kwargs)

@@ -1,0 +1,114 @@
+"""GA-NS: the Deep GA selecting by novelty (Such et al. 2017; Lehman & Stanley 2011).
+
+Such et al. 2017: arXiv 1712.06567; Lehman & Stanley 2011: Evolutionary Computation 19(2).
+
+Selection ranks genomes by novelty instead of return: the mean distance of a genome's
+behaviour descriptor to its ``k`` nearest neighbours among the rest of the population and an
+archive; each genome joins the archive with probability ``archive_prob``. Descriptors are
+pluggable (:data:`bench.algos.evaluator.BEHAVIOURS`): by default the final x-y position for
+MuJoCo and the Hard Maze, the RAM for Atari (as NS-ES, Conti et al. 2018), the final
+observation otherwise. The elite (the reported policy) is still chosen by return, so a run is
+scored on the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bench.algos.evaluator import BEHAVIOURS, GenomeBatch, PopulationResult
+from bench.algos.ga import DeepGA
+from bench.envs import EnvSpec
+from bench.interface import ConfigError
+from bench.registry import register
+
+DEFAULT_BEHAVIOUR = {"mujoco": "xy", "maze": "xy", "atari": "ram", "atari_ram": "ram"}
+
+
+def novelty(points: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """Mean Euclidean distance from each of ``points`` (n, D) to its k nearest in ``reference``.
+
+    ``reference`` includes ``points`` themselves (first n rows); self-distances are skipped.
+    """
+    diff = points[:, None, :] - reference[None, :, :]
+    dist = np.sqrt((diff * diff).sum(-1))  # (n, n + archive)
+    dist[np.arange(len(points)), np.arange(len(points))] = np.inf
+    k = min(k, reference.shape[0] - 1)
+    if k <= 0:
+        return np.zeros(len(points))
+    nearest = np.partition(dist, k - 1, axis=1)[:, :k]
+    return nearest.mean(axis=1)
+
+
+@register("ga_ns")
+class NoveltySearchGA(DeepGA):
+    """Deep GA with novelty-based selection.
+
+    Args:
+        novelty_k: nearest neighbours averaged (10 as in Such et al. / Conti et al.).
+        archive_prob: chance each evaluated genome's descriptor joins the archive (0.01).
+        behaviour: key of ``BEHAVIOURS``; null picks one from the env family.
+        **ga: :class:`DeepGA` options.
+    """
+
+    def __init__(
+        self,
+        novelty_k: int = 10,
+        archive_prob: float = 0.01,
+        behaviour: str | None = None,
+        **ga: Any,
+    ) -> None:
+        super().__init__(**ga)
+        if novelty_k < 1:
+            raise ConfigError(f"novelty_k must be >= 1, got {novelty_k}")
+        if not 0.0 <= archive_prob <= 1.0:
+            raise ConfigError(f"archive_prob must be in [0, 1], got {archive_prob}")
+        if behaviour is not None and behaviour not in BEHAVIOURS:
+            raise ConfigError(f"behaviour '{behaviour}' not in {sorted(BEHAVIOURS)}")
+        self.novelty_k, self.archive_prob = int(novelty_k), float(archive_prob)
+        self.behaviour_name = behaviour
+        self.archive = np.zeros((0, 0), np.float32)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "novelty_k": self.novelty_k,
+            "archive_prob": self.archive_prob,
+            "behaviour": self.behaviour_name,
+            **super().hyperparameters(),
+        }
+
+    def behaviour_for(self, spec: EnvSpec) -> str | None:
+        return self.behaviour_name or DEFAULT_BEHAVIOUR.get(spec.family, "final_obs")
+
+    def check_compatible(self, spec: EnvSpec) -> None:
+        super().check_compatible(spec)
+        name = self.behaviour_for(spec)
+        if name == "ram" and not spec.is_atari:
+            raise ConfigError(f"behaviour 'ram' needs an Atari env, not {spec.id}")
+
+    def scores(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> np.ndarray:
+        assert result.descriptors is not None
+        points = result.descriptors.mean(axis=1).astype(np.float32)  # average over episodes
+        archive = self.archive if self.archive.size else np.zeros((0, points.shape[1]), np.float32)
+        scores = novelty(points, np.concatenate([points, archive]), self.novelty_k)
+        added = rng.random(len(points)) < self.archive_prob
+        self.archive = np.concatenate([archive, points[added]])
+        self._last = {"novelty_mean": float(scores.mean()), "archive_size": len(self.archive)}
+        return scores
+
+    def _tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        row = super()._tell(batch, result, rng)
+        return {**row, **self._last}
+
+    def _state_dict(self) -> dict[str, Any]:
+        return {**super()._state_dict(), "archive": self.archive}
+
+    def _load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super()._load_state_dict(state)
+        self.archive = np.asarray(state["archive"], np.float32)

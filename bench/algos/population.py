@@ -1,0 +1,286 @@
+"""The generation loop shared by gradient-free methods: ask -> evaluate -> tell, evosax style.
+
+A strategy (one per module: ``ga.py``, ``novelty.py``, the ES modules) subclasses
+:class:`PopulationMethod` and implements the hooks ``_setup``, ``_ask``, ``_tell``, ``_best``,
+``_state_dict`` and ``_load_state_dict``. The base builds the network for the env and the
+evaluator (``vector`` / ``process`` / ``ray``), charges every training episode to the budget,
+logs one row per generation, hands the current best policy to evaluation, checkpoints, and
+resumes so that an interrupted run ends exactly as an uninterrupted one with the same seed:
+all randomness comes from one ``numpy.random.Generator`` whose state is checkpointed, and every
+episode is reset with a seed drawn from it. Optional running observation normalisation
+(Salimans et al. 2017, arXiv 1703.03864; Wong et al. 2024, arXiv 2402.06912) is kept here.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.algos.evaluator import (
+    BACKENDS,
+    Evaluator,
+    GenomeBatch,
+    ObsStats,
+    PopulationResult,
+    RolloutOptions,
+    make_evaluator,
+)
+from bench.algos.networks import NETWORKS, NetSpec, NetworkPolicy, PolicyNet
+from bench.envs import EnvSpec
+from bench.interface import Algorithm, ConfigError, Policy, TrainContext
+
+SEED_HIGH = 2**31 - 1  # episode reset seeds are drawn in [0, SEED_HIGH)
+
+
+class RunningObsNorm:
+    """Running mean / std of observations from collected :class:`ObsStats` (std floor 1e-2)."""
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        self.count = 1e-2  # as OpenAI-ES: a tiny prior so the first std is finite
+        self.total = np.zeros(shape)
+        self.total_sq = np.full(shape, 1e-2)
+
+    def update(self, stats: ObsStats | None) -> None:
+        if stats is not None:
+            self.count += stats.count
+            self.total = self.total + stats.total
+            self.total_sq = self.total_sq + stats.total_sq
+
+    @property
+    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        mean = self.total / self.count
+        var = np.maximum(self.total_sq / self.count - mean**2, 1e-4)
+        return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "total": self.total, "total_sq": self.total_sq}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.count, self.total, self.total_sq = state["count"], state["total"], state["total_sq"]
+
+
+class LazyPolicy:
+    """A genome that becomes a :class:`NetworkPolicy` on first use (materialising is not free)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._policy = make, None
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        if self._policy is None:
+            self._policy = self._make()
+        return self._policy.predict(observation, state, episode_start, deterministic)
+
+
+class PopulationMethod(Algorithm):
+    """Base of every population method (see module docstring).
+
+    Args:
+        network: ``linear`` | ``mlp`` | ``nature_cnn`` | ``large_cnn``.
+        hidden_sizes: MLP widths.
+        activation: MLP activation (``tanh`` | ``relu``).
+        linear_bias, zero_init: linear policy options (Wong et al.: no bias, zero init).
+        episodes_per_eval: training episodes per genome per generation.
+        max_episode_steps: extra training episode cap in agent steps (Deep GA Atari: 5000).
+        backend: ``vector`` | ``process`` | ``ray``; workers: process/ray worker count.
+        max_envs: env slots per worker run in lock-step.
+        ray_address: an existing Ray cluster (None: a local one).
+        obs_norm: running observation normalisation.
+        allow_linear_on_pixels: permit a linear policy on image observations.
+    """
+
+    kind: ClassVar[str] = "gradient_free"
+
+    def __init__(
+        self,
+        network: str = "mlp",
+        hidden_sizes: Sequence[int] = (64, 64),
+        activation: str = "tanh",
+        linear_bias: bool = False,
+        zero_init: bool = True,
+        episodes_per_eval: int = 1,
+        max_episode_steps: int | None = None,
+        backend: str = "vector",
+        workers: int | None = None,
+        max_envs: int = 64,
+        ray_address: str | None = None,
+        obs_norm: bool = False,
+        allow_linear_on_pixels: bool = False,
+    ) -> None:
+        if network not in NETWORKS:
+            raise ConfigError(f"network '{network}' not in {NETWORKS}")
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend '{backend}' not in {BACKENDS}")
+        if activation not in ("tanh", "relu"):
+            raise ConfigError(f"activation must be tanh or relu, got {activation}")
+        for name, value in (("episodes_per_eval", episodes_per_eval), ("max_envs", max_envs)):
+            if int(value) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
+        if workers is not None and int(workers) < 1:
+            raise ConfigError(f"workers must be >= 1 or null, got {workers}")
+        self.network, self.hidden_sizes = network, tuple(int(h) for h in hidden_sizes)
+        self.activation, self.linear_bias, self.zero_init = activation, linear_bias, zero_init
+        self.episodes_per_eval, self.max_episode_steps = int(episodes_per_eval), max_episode_steps
+        self.backend, self.workers, self.max_envs = backend, workers, int(max_envs)
+        self.ray_address, self.obs_norm = ray_address, bool(obs_norm)
+        self.allow_linear_on_pixels = bool(allow_linear_on_pixels)
+        self.generation = 0
+        self.net_spec: NetSpec | None = None
+        self.net: PolicyNet | None = None
+        self.evaluator: Evaluator | None = None
+        self.norm: RunningObsNorm | None = None
+        self.ctx: TrainContext | None = None
+
+    # -- hooks for strategies -----------------------------------------------------------------
+    @abstractmethod
+    def _setup(self, rng: np.random.Generator) -> None:
+        """Fresh run: initialise the strategy state (``self.net`` / ``self.net_spec`` are set)."""
+
+    @abstractmethod
+    def _ask(self, rng: np.random.Generator) -> GenomeBatch:
+        """This generation's genomes (may ``self.evaluator.broadcast`` shared vectors first)."""
+
+    @abstractmethod
+    def _tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        """Update from the results; return extra generation-row columns. May call
+        :meth:`evaluate_genomes` again (e.g. elite validation: charged to the budget)."""
+
+    @abstractmethod
+    def _best(self) -> np.ndarray:
+        """Weights (P,) of the policy to evaluate and return (elite, ES mean, ...)."""
+
+    @abstractmethod
+    def _state_dict(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+    def behaviour_for(self, spec: EnvSpec) -> str | None:
+        """Key of the behaviour descriptor the evaluator records (novelty search), or None."""
+        return None
+
+    # -- services for strategies --------------------------------------------------------------
+    def evaluate_genomes(
+        self, batch: GenomeBatch, episodes: int, rng: np.random.Generator
+    ) -> PopulationResult:
+        """Evaluate ``batch`` for ``episodes`` each with seeds from ``rng``; charge the budget."""
+        assert self.evaluator is not None and self.ctx is not None
+        seeds = rng.integers(0, SEED_HIGH, size=(len(batch), episodes))
+        norm = self.norm.mean_std if self.norm is not None else None
+        result = self.evaluator.evaluate(batch, seeds, norm, collect_obs=self.norm is not None)
+        self.ctx.budget.charge(
+            steps=result.steps, episodes=result.episodes, cpu_seconds=result.cpu_seconds
+        )
+        self.ctx.recorder.log_train_episodes(result.returns.ravel().tolist())
+        return result
+
+    def update_obs_norm(self, result: PopulationResult) -> None:
+        """Fold a result's observation statistics in (the base does it after ``_tell``)."""
+        if self.norm is not None:
+            self.norm.update(result.obs_stats)
+
+    def make_policy(self, weights: np.ndarray) -> NetworkPolicy:
+        assert self.net_spec is not None
+        norm = self.norm.mean_std if self.norm is not None else None
+        return NetworkPolicy(self.net_spec, weights, norm)
+
+    def policy(self) -> Policy:
+        """The current best as a lazily built policy."""
+        return LazyPolicy(lambda: self.make_policy(self._best()))
+
+    # -- Algorithm ------------------------------------------------------------------------------
+    def check_compatible(self, spec: EnvSpec) -> None:
+        super().check_compatible(spec)
+        image = spec.observation_kind == "image"
+        if image and self.network == "linear" and not self.allow_linear_on_pixels:
+            raise ConfigError(
+                f"a linear policy on pixel observations ({spec.id}) is almost surely a mistake; "
+                "set network=nature_cnn|large_cnn or allow_linear_on_pixels=true"
+            )
+        if not image and self.network in ("nature_cnn", "large_cnn"):
+            raise ConfigError(
+                f"network '{self.network}' needs image observations; {spec.id} has vectors"
+            )
+
+    def hyperparameters(self) -> dict[str, Any]:
+        keys = (
+            "network", "hidden_sizes", "activation", "linear_bias", "zero_init",
+            "episodes_per_eval", "max_episode_steps", "backend", "workers", "max_envs",
+            "ray_address", "obs_norm", "allow_linear_on_pixels",
+        )  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
+
+    def policy_size(self) -> int | None:
+        return None if self.net is None else self.net.num_params
+
+    def _build(self, ctx: TrainContext) -> None:
+        spec = ctx.env.spec
+        self.check_compatible(spec)
+        self.net_spec = NetSpec.for_env(
+            self.network, spec.observation_space, spec.action_space, spec.family,
+            hidden=self.hidden_sizes, activation=self.activation, bias=self.linear_bias,
+            zero_init=self.zero_init,
+        )  # fmt: skip
+        self.net = self.net_spec.build()
+        self.norm = RunningObsNorm(self.net_spec.obs_shape) if self.obs_norm else None
+        options = RolloutOptions(
+            self.max_envs, self.max_episode_steps, self.behaviour_for(spec), ctx.device
+        )
+        self.evaluator = make_evaluator(
+            self.backend, ctx.env, self.net_spec, options, self.workers, self.ray_address
+        )
+
+    def train(self, ctx: TrainContext) -> Policy:
+        self.ctx = ctx
+        self._build(ctx)
+        rng = np.random.default_rng(ctx.seed)
+        loaded = ctx.checkpoints.load()
+        try:
+            if loaded is None:
+                self._setup(rng)
+                ctx.recorder.maybe_evaluate(self.policy())  # the initial policy, at frame 0
+            else:
+                self._restore(loaded[0], rng)
+            while ctx.budget.exhausted() is None:
+                batch = self._ask(rng)
+                result = self.evaluate_genomes(batch, self.episodes_per_eval, rng)
+                extra = self._tell(batch, result, rng)
+                self.update_obs_norm(result)
+                self.generation += 1
+                fitness = result.fitness
+                ctx.recorder.log_generation({
+                    "return_best": float(fitness.max()),
+                    "return_mean": float(fitness.mean()),
+                    "return_std": float(fitness.std()),
+                    "population": len(batch),
+                    "genome_batch_bytes": batch.nbytes(),
+                    **extra,
+                })  # fmt: skip
+                ctx.recorder.maybe_evaluate(self.policy())
+                if ctx.checkpoints.due():
+                    ctx.budget.pause()  # writing a checkpoint is not training
+                    ctx.checkpoints.save(self._checkpoint_state(rng))
+                    ctx.budget.resume()
+            return self.make_policy(self._best())
+        finally:
+            if self.evaluator is not None:
+                self.evaluator.close()
+
+    def _checkpoint_state(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {
+            "rng": rng.bit_generator.state,
+            "generation": self.generation,
+            "norm": self.norm.state_dict() if self.norm is not None else None,
+            "strategy": self._state_dict(),
+        }
+
+    def _restore(self, state: Mapping[str, Any], rng: np.random.Generator) -> None:
+        rng.bit_generator.state = state["rng"]
+        self.generation = int(state["generation"])
+        if self.norm is not None and state["norm"] is not None:
+            self.norm.load_state_dict(state["norm"])
+        self._load_state_dict(state["strategy"])

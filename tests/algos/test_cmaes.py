@@ -1,0 +1,194 @@
+"""CMA-ES, sep-CMA-ES (bench/algos/cmaes.py) and CSA-ES (bench/algos/csa_es.py)."""
+
+from __future__ import annotations
+
+import csv
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.algos.cmaes import CMAStrategy
+from bench.algos.csa_es import (
+    CSAStrategy,
+    LinearPolicyES,
+    default_popsize,
+    default_sigma0,
+    log_weights,
+)
+from bench.interface import ConfigError
+from bench.recorder import Recorder
+from bench.registry import build
+from tests.algos.conftest import summary
+
+ALGOS = ["cmaes", "sep_cmaes", "csa_es"]
+CLOCKS = {"wall_seconds", "cpu_seconds", "eval_wall_seconds"}
+
+
+def sphere(x: np.ndarray) -> np.ndarray:
+    """A return to maximise: minus the squared distance to (1, ..., 1)."""
+    return -np.sum((x - 1.0) ** 2, axis=-1)
+
+
+def make(kind: str, seed: int = 0, dim: int = 10, **kwargs: object) -> CMAStrategy | CSAStrategy:
+    if kind == "csa":
+        return CSAStrategy(np.zeros(dim), 0.5, 10, rng=np.random.default_rng(seed), **kwargs)
+    return CMAStrategy(np.zeros(dim), 0.5, 10, diagonal=kind == "sep", seed=seed, **kwargs)
+
+
+def run(strategy: CMAStrategy | CSAStrategy, generations: int) -> list[np.ndarray]:
+    asked = []
+    for _ in range(generations):
+        x = strategy.ask()
+        asked.append(x)
+        strategy.tell(sphere(x))
+    return asked
+
+
+@pytest.mark.parametrize("kind", ["cma", "sep", "csa"])
+def test_strategy_converges_on_a_sphere(kind: str) -> None:
+    strategy = make(kind)
+    run(strategy, 200)
+    assert sphere(strategy.mean) > -1e-6
+
+
+@pytest.mark.parametrize("kind", ["cma", "sep", "csa"])
+def test_same_seed_same_run_whatever_the_global_rng(kind: str) -> None:
+    np.random.seed(1)
+    a = run(make(kind, seed=5), 5)
+    np.random.seed(2)
+    b = run(make(kind, seed=5), 5)
+    c = run(make(kind, seed=6), 5)
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+    assert not np.array_equal(np.stack(a), np.stack(c))
+
+
+@pytest.mark.parametrize("kind", ["cma", "sep", "csa"])
+def test_resumed_strategy_continues_exactly(kind: str) -> None:
+    straight = make(kind, seed=3)
+    run(straight, 10)
+    expected = run(straight, 5)
+
+    first = make(kind, seed=3)
+    run(first, 10)
+    state = pickle.loads(pickle.dumps(first.state_dict()))
+    resumed = make(kind, seed=99)  # a fresh object, as a resumed process would build
+    resumed.load_state_dict(state)
+    np.testing.assert_array_equal(np.stack(run(resumed, 5)), np.stack(expected))
+
+
+def test_csa_mirrored_population_is_symmetric_about_the_mean() -> None:
+    strategy = CSAStrategy(np.full(4, 2.0), 0.3, 6, mirrored=True, rng=np.random.default_rng(0))
+    x = strategy.ask()
+    np.testing.assert_allclose(x[:3] + x[3:], 4.0)
+
+
+def test_log_weights_and_defaults() -> None:
+    w = log_weights(4, 8)
+    assert w.sum() == pytest.approx(1.0) and np.all(np.diff(w) < 0)
+    assert default_popsize(8) == 10  # 4 + floor(3 ln 8) = 10
+    assert default_popsize(4) == 8  # 4 + floor(3 ln 4) = 8
+    assert default_sigma0(8) == 0.01 and default_sigma0(10**6) == 0.005
+
+
+@pytest.mark.parametrize("kind", ["cma", "sep", "csa"])
+def test_nonpositive_sigma_raises_config_error(kind: str) -> None:
+    with pytest.raises(ConfigError):
+        if kind == "csa":
+            CSAStrategy(np.zeros(3), 0.0, 4)
+        else:
+            CMAStrategy(np.zeros(3), -1.0, 4, diagonal=kind == "sep")
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("bad", [{"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1}])
+def test_registered_algorithms_reject_nonsense(algo: str, bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        build(algo, bad)
+
+
+# -- through the runner -------------------------------------------------------------------------
+def table(path: Path) -> list[dict[str, str]]:
+    """CSV rows without the clock columns (the only ones allowed to differ between runs)."""
+    with path.open() as handle:
+        return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
+
+
+def first_hit(folder: Path, threshold: float = 475.0) -> int | None:
+    for row in table(folder / "metrics.csv"):
+        if float(row["eval_return_mean"]) >= threshold:
+            return int(row["frames"])
+    return None
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_solves_cartpole_within_20k_frames(job, algo: str) -> None:
+    """Linear policy, Wong et al.'s CartPole settings (sigma0 0.1, lambda 4): 475 within 20k
+    frames (first hit ~2k-5k frames for seed 0; the paper reports 1.6k-3k). ~4 s each."""
+    meta, folder = job(f"algo={algo}", "env=cartpole", "budget=smoke", "budget.frames=20000",
+                       "budget.eval_every_frames=1000", "eval.episodes=3")  # fmt: skip
+    assert meta["status"] == "completed"
+    result = summary(folder)
+    assert result["best_eval_return"] >= 475 and first_hit(folder) <= 20_000
+    assert result["final_eval_return"] is not None
+    assert result["policy_parameters"] == 4 * 2  # linear, no bias
+    rows = table(folder / "generations.csv")
+    assert int(rows[0]["popsize"]) == 4 and float(rows[0]["sigma"]) > 0
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_same_seed_same_run(job, algo: str) -> None:
+    args = (f"algo={algo}", "env=cartpole", "budget=smoke", "budget.frames=4000")
+    runs = [job(*args, sub=s)[1] for s in "ab"]
+    for name in ("generations.csv", "metrics.csv"):
+        assert table(runs[0] / name) == table(runs[1] / name)
+    other = job(*args, "seed=1", sub="c")[1]
+    assert table(other / "generations.csv") != table(runs[0] / "generations.csv")
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_resume_after_a_crash_equals_an_uninterrupted_run(job, monkeypatch, algo: str) -> None:
+    """The pickled pycma object / CSA state and every RNG continue exactly after a kill."""
+    args = (f"algo={algo}", "env=cartpole", "budget=smoke", "budget.frames=6000",
+            "budget.eval_every_frames=1000", "checkpoint.every_frames=1",
+            "algo.params.network=mlp", "algo.params.hidden_sizes=[8]")  # fmt: skip
+    _, whole = job(*args, sub="whole")
+    original = Recorder.log_generation
+
+    def crash_at_fourth(self, row):
+        if len(self.generation_rows) == 3:
+            raise RuntimeError("simulated kill")
+        original(self, row)
+
+    monkeypatch.setattr(Recorder, "log_generation", crash_at_fourth)
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        job(*args, sub="resumed")
+    monkeypatch.setattr(Recorder, "log_generation", original)
+
+    def no_fresh_start(self, rng):
+        raise AssertionError("resumed run started from scratch")
+
+    monkeypatch.setattr(LinearPolicyES, "_setup", no_fresh_start)
+    meta, resumed = job(*args, sub="resumed")
+    assert meta["status"] == "completed" and meta["attempts"] == 2
+    for name in ("generations.csv", "metrics.csv"):
+        assert table(resumed / name) == table(whole / name)
+    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]
+
+
+def test_reward_shift_shapes_the_fitness_only(job) -> None:
+    """CartPole pays 1 per step, so r - 1 makes every fitness 0; evaluation stays raw."""
+    _, folder = job("algo=csa_es", "env=cartpole", "budget=smoke", "budget.frames=3000",
+                    "algo.params.reward_shift=-1.0")  # fmt: skip
+    rows = table(folder / "generations.csv")
+    assert all(float(r["fitness_best"]) == 0.0 for r in rows)
+    assert all(float(r["return_best"]) >= 8 for r in rows)  # raw returns in the row
+    assert summary(folder)["final_eval_return"] >= 8
+
+
+def test_mlp_by_config(job) -> None:
+    meta, folder = job("algo=cmaes", "env=cartpole", "budget=smoke", "budget.frames=2000",
+                       "algo.params.network=mlp", "algo.params.hidden_sizes=[8]")  # fmt: skip
+    assert meta["status"] == "completed"
+    assert summary(folder)["policy_parameters"] == 4 * 8 + 8 + 8 * 2 + 2

@@ -1,0 +1,183 @@
+"""OpenAI-ES (bench/algos/es.py): strategy math, then CartPole and the runner end to end."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.algos.es import Adam, OpenAIES, OpenAIESStrategy, centered_ranks
+from bench.algos.evaluator import NoiseTable, Perturbations
+from bench.interface import ConfigError
+from bench.recorder import Recorder
+from bench.registry import build
+from tests.algos.conftest import summary
+
+CLOCKS = {"wall_seconds", "cpu_seconds", "eval_wall_seconds"}
+
+SMALL_TABLE = NoiseTable(seed=123, size=2**20)  # 4 MB: enough for the test problems
+
+
+def test_centered_ranks_span_minus_half_to_half_in_rank_order() -> None:
+    x = np.array([[3.0, -10.0], [2.0, 1e9]])
+    r = centered_ranks(x)
+    assert r.shape == x.shape
+    np.testing.assert_allclose(r, [[1 / 6, -0.5], [-1 / 6, 0.5]])
+    assert r.sum() == pytest.approx(0.0)
+
+
+def test_centered_ranks_are_invariant_to_monotone_transforms() -> None:
+    x = np.random.default_rng(0).standard_normal(50)
+    np.testing.assert_array_equal(centered_ranks(x), centered_ranks(np.exp(3 * x) + 7))
+
+
+def test_gradient_estimate_points_along_the_true_gradient_of_a_quadratic() -> None:
+    """Rank-shaped mirrored estimate vs the analytic gradient of -||A(x - c)||^2 at theta."""
+    dim = 20
+    rng = np.random.default_rng(1)
+    scales = np.linspace(0.5, 2.0, dim)
+    centre = rng.standard_normal(dim)
+    theta = np.zeros(dim)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return -np.sum((scales * (x - centre)) ** 2, axis=-1)
+
+    true_grad = -2 * scales**2 * (theta - centre)
+    es = OpenAIESStrategy(theta, sigma=0.05, pairs=2000, noise=SMALL_TABLE)
+    idx = es.ask(rng)
+    g = es.gradient(idx, f(es.candidates(idx)))
+    cosine = g @ true_grad / (np.linalg.norm(g) * np.linalg.norm(true_grad))
+    assert cosine > 0.9
+
+
+def test_candidates_are_mirrored_pairs_around_theta() -> None:
+    es = OpenAIESStrategy(np.arange(5.0), sigma=0.1, pairs=3, noise=SMALL_TABLE)
+    x = es.candidates(es.ask(np.random.default_rng(0)))
+    assert x.shape == (6, 5)
+    np.testing.assert_allclose((x[0::2] + x[1::2]) / 2, np.tile(np.arange(5.0), (3, 1)), atol=1e-6)
+
+
+def test_strategy_maximises_a_quadratic() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return -np.sum((x - 1.0) ** 2, axis=-1)
+
+    es = OpenAIESStrategy(np.zeros(10), sigma=0.05, stepsize=0.05, l2coeff=0.0, pairs=20,
+                          noise=SMALL_TABLE)  # fmt: skip
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        idx = es.ask(rng)
+        es.tell(idx, f(es.candidates(idx)))
+    assert f(es.theta) > -1e-2
+
+
+def test_adam_first_step_has_size_stepsize() -> None:
+    adam = Adam(3, stepsize=0.01)
+    step = adam.step(np.array([2.0, -5.0, 1e-3]))
+    np.testing.assert_allclose(np.abs(step), 0.01, rtol=1e-3)
+    assert np.all(np.sign(step) == [-1, 1, -1])
+
+
+@pytest.mark.parametrize(
+    "bad", [{"sigma": 0.0}, {"sigma": -0.1}, {"stepsize": 0}, {"pairs": 0}, {"l2coeff": -1}]
+)
+def test_nonsense_settings_raise_config_error(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        OpenAIESStrategy(np.zeros(3), noise=SMALL_TABLE, **bad)
+
+
+def test_noise_table_is_deterministic_and_never_pickles_its_data() -> None:
+    import pickle
+
+    a, b = NoiseTable(size=1000, seed=7), NoiseTable(size=1000, seed=7)
+    np.testing.assert_array_equal(a.get(10, 5), b.get(10, 5))
+    assert len(pickle.dumps(a)) < 200
+    idx = a.sample_index(np.random.default_rng(0), 990, 100)
+    assert idx.min() >= 0 and idx.max() <= 10
+
+
+@pytest.mark.parametrize(
+    "bad", [{"sigma": 0.0}, {"sigma": -1}, {"stepsize": 0}, {"population_size": 3},
+            {"population_size": 0}, {"network": "resnet"}]  # fmt: skip
+)
+def test_registered_es_rejects_nonsense(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        build("es", bad)
+
+
+# -- through the runner -------------------------------------------------------------------------
+SMALL_NOISE = "algo.params.noise_table_size=1000000"  # 4 MB instead of 100 MB for tests
+
+
+def table(path: Path) -> list[dict[str, str]]:
+    """CSV rows without the clock columns (the only ones allowed to differ between runs)."""
+    with path.open() as handle:
+        return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
+
+
+def test_es_solves_cartpole_within_100k_frames(job) -> None:
+    """MLP 16-16, 40 genomes (20 mirrored pairs) per generation, the paper's sigma / Adam /
+    L2: 475 within 100k frames (first hit ~50k for seed 0). ~6 s."""
+    meta, folder = job("algo=es", "env=cartpole", "budget=smoke", "budget.frames=100000",
+                       "budget.eval_every_frames=5000", "eval.episodes=3", SMALL_NOISE)  # fmt: skip
+    assert meta["status"] == "completed"
+    result = summary(folder)
+    assert result["best_eval_return"] >= 475
+    assert result["policy_parameters"] == 4 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
+    rows = table(folder / "generations.csv")
+    # Only (offset, sign) pairs cross to the workers: ~9 bytes per genome, not 4 per weight.
+    assert int(rows[0]["genome_batch_bytes"]) < 40 * 16
+
+
+def test_es_population_is_mirrored_offsets_around_the_broadcast_mean(cartpole) -> None:
+    algo = OpenAIES(population_size=6, noise_table_size=10_000)
+    algo.strategy = algo._new_strategy(np.zeros(5))
+
+    class Sink:
+        def broadcast(self, name: str, vector: np.ndarray) -> None:
+            self.got = (name, vector)
+
+    algo.evaluator = Sink()  # type: ignore[assignment]
+    batch = algo._ask(np.random.default_rng(0))
+    assert isinstance(batch, Perturbations) and len(batch) == 6
+    np.testing.assert_array_equal(batch.indices[0::2], batch.indices[1::2])
+    np.testing.assert_array_equal(batch.signs, [1, -1] * 3)
+    assert algo.evaluator.got[0] == batch.mean
+
+
+def test_es_same_seed_same_run(job) -> None:
+    args = ("algo=es", "env=cartpole", "budget=smoke", "budget.frames=6000", SMALL_NOISE)
+    runs = [job(*args, sub=s)[1] for s in "ab"]
+    for name in ("generations.csv", "metrics.csv"):
+        assert table(runs[0] / name) == table(runs[1] / name)
+    other = job(*args, "seed=1", sub="c")[1]
+    assert table(other / "generations.csv") != table(runs[0] / "generations.csv")
+
+
+def test_es_resume_after_a_crash_equals_an_uninterrupted_run(job, monkeypatch) -> None:
+    """theta, Adam moments, observation statistics and the RNG all continue exactly."""
+    args = ("algo=es", "env=cartpole", "budget=smoke", "budget.frames=8000",
+            "budget.eval_every_frames=1000", "checkpoint.every_frames=1", SMALL_NOISE)  # fmt: skip
+    _, whole = job(*args, sub="whole")
+    original = Recorder.log_generation
+
+    def crash_at_third(self, row):  # noqa: ANN001, ANN202
+        if len(self.generation_rows) == 2:
+            raise RuntimeError("simulated kill")
+        original(self, row)
+
+    monkeypatch.setattr(Recorder, "log_generation", crash_at_third)
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        job(*args, sub="resumed")
+    monkeypatch.setattr(Recorder, "log_generation", original)
+
+    def no_fresh_start(self, rng):  # noqa: ANN001, ANN202
+        raise AssertionError("resumed run started from scratch")
+
+    monkeypatch.setattr(OpenAIES, "_setup", no_fresh_start)
+    meta, resumed = job(*args, sub="resumed")
+    assert meta["status"] == "completed" and meta["attempts"] == 2
+    for name in ("generations.csv", "metrics.csv"):
+        assert table(resumed / name) == table(whole / name)
+    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]

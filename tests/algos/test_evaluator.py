@@ -1,0 +1,128 @@
+"""Evaluator: every backend gives the same returns, which equal plain one-policy rollouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bench.algos.evaluator import (
+    DenseGenomes,
+    GenomeStore,
+    NoiseTable,
+    Perturbations,
+    RolloutOptions,
+    SeedChains,
+    make_evaluator,
+)
+from bench.algos.networks import NetworkPolicy
+from tests.algos.conftest import make_factory, net_spec
+
+TABLE = NoiseTable(size=100_000, seed=7)
+
+
+def rollout(policy: NetworkPolicy, factory, seed: int, cap: int | None = None) -> tuple[float, int]:
+    """The reference: one env, one policy, ``predict`` per step."""
+    env = factory.make(None, train=True, atari_training_wrappers=False)
+    obs, _ = env.reset(seed=seed)
+    total, steps, done = 0.0, 0, False
+    while not done:
+        action, _ = policy.predict(obs[None])
+        obs, reward, terminated, truncated, _ = env.step(action[0])
+        total, steps = total + float(reward), steps + 1
+        done = terminated or truncated or (cap is not None and steps >= cap)
+    env.close()
+    return total, steps
+
+
+def chains(k: int) -> SeedChains:
+    """Genomes one and two mutations deep, so rebuilding uses the parent cache."""
+    return SeedChains([(i,) if i % 3 == 0 else (i % 3, (100 + i, 0.5)) for i in range(k)])
+
+
+def test_vector_returns_equal_single_policy_rollouts(cartpole) -> None:
+    spec = net_spec(cartpole, "mlp", hidden=(8,))
+    batch, seeds = chains(6), np.arange(12).reshape(6, 2) + 50
+    with make_evaluator("vector", cartpole, spec, RolloutOptions(max_envs=4)) as ev:
+        result = ev.evaluate(batch, seeds)
+    store = GenomeStore(spec.build())
+    for k in range(6):
+        policy = NetworkPolicy(spec, batch.materialise(k, store))
+        for e in range(2):
+            ret, length = rollout(policy, cartpole, int(seeds[k, e]))
+            assert result.returns[k, e] == ret and result.lengths[k, e] == length
+    assert result.steps == result.lengths.sum() and result.episodes == 12
+
+
+def test_slot_count_does_not_change_results(pendulum) -> None:
+    spec = net_spec(pendulum, "mlp", hidden=(8,))
+    batch, seeds = chains(5), np.arange(10).reshape(5, 2)
+    out = []
+    for slots in (1, 3, 64):
+        with make_evaluator("vector", pendulum, spec, RolloutOptions(max_envs=slots)) as ev:
+            out.append(ev.evaluate(batch, seeds).returns)
+    assert np.array_equal(out[0], out[1]) and np.array_equal(out[0], out[2])
+
+
+def test_episode_cap_counts_steps_exactly(cartpole) -> None:
+    spec = net_spec(cartpole, "linear", zero_init=False)
+    batch, seeds = chains(4), np.arange(12).reshape(4, 3)
+    with make_evaluator("vector", cartpole, spec, RolloutOptions(max_episode_steps=7)) as ev:
+        result = ev.evaluate(batch, seeds, collect_obs=True)
+    assert result.lengths.max() <= 7
+    assert result.steps == int(result.lengths.sum()) and result.episodes == 12
+    assert result.obs_stats is not None and result.obs_stats.count == result.steps
+    store = GenomeStore(spec.build())
+    policy = NetworkPolicy(spec, batch.materialise(1, store))
+    assert rollout(policy, cartpole, int(seeds[1, 0]), cap=7) == (
+        result.returns[1, 0], result.lengths[1, 0],
+    )  # fmt: skip
+
+
+def test_perturbations_materialise_mean_plus_scaled_noise(cartpole) -> None:
+    spec = net_spec(cartpole, "linear")
+    store = GenomeStore(spec.build())
+    mean = np.arange(spec.build().num_params, dtype=np.float32)
+    store.shared["mean"] = mean
+    batch = Perturbations(np.array([0, 5, 5]), np.array([1.0, -1.0, 0.0]), 0.1, TABLE)
+    noise = TABLE.get(5, mean.size)
+    np.testing.assert_array_equal(batch.materialise(1, store), mean + np.float32(-0.1) * noise)
+    np.testing.assert_array_equal(batch.materialise(2, store), mean)
+    assert batch.nbytes() < mean.nbytes * 3
+
+
+def genome_batches(spec):
+    n = spec.build().num_params
+    dense = np.random.default_rng(0).standard_normal((6, n)).astype(np.float32)
+    pert = Perturbations(np.arange(6) * 10, np.array([1.0, -1.0] * 3), 0.5, TABLE)
+    return {"chains": chains(6), "dense": DenseGenomes(dense), "perturbations": pert}
+
+
+@pytest.mark.parametrize("backend", ["process", "ray"])
+def test_backends_give_identical_returns(cartpole, backend: str) -> None:
+    torch.set_num_threads(1)
+    spec = net_spec(cartpole, "mlp", hidden=(8,))
+    seeds = np.arange(12).reshape(6, 2) + 3
+    mean = np.random.default_rng(1).standard_normal(spec.build().num_params).astype(np.float32)
+    results = {}
+    for name in ("vector", backend):
+        with make_evaluator(name, cartpole, spec, RolloutOptions(max_envs=3), workers=2) as ev:
+            ev.broadcast("mean", mean)
+            results[name] = {k: ev.evaluate(b, seeds) for k, b in genome_batches(spec).items()}
+    for kind, result in results[backend].items():
+        ref = results["vector"][kind]
+        assert np.array_equal(result.returns, ref.returns), kind
+        assert np.array_equal(result.lengths, ref.lengths) and result.steps == ref.steps
+        assert result.cpu_seconds > 0 and ref.cpu_seconds == 0  # remote CPU is reported
+    assert len({r.returns.tobytes() for r in results["vector"].values()}) == 3
+
+
+def test_maze_behaviour_is_the_final_position() -> None:
+    maze = make_factory("hardmaze", "bench.maze:bench/HardMaze-v0", "maze")
+    spec = net_spec(maze, "mlp", hidden=(8,))
+    options = RolloutOptions(behaviour="xy")
+    with make_evaluator("vector", maze, spec, options) as ev:
+        result = ev.evaluate(chains(3), np.zeros((3, 1), dtype=np.int64))
+    assert result.descriptors is not None and result.descriptors.shape == (3, 1, 2)
+    assert (result.lengths == 400).all()  # the maze's 400-step limit
+    assert np.all((result.descriptors >= 0) & (result.descriptors <= 210))

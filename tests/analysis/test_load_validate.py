@@ -1,0 +1,99 @@
+"""Loading reports corrupted, failed, interrupted and skipped runs; comparisons are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.__main__ import load_config
+from analysis.load import load_results
+from analysis.pipeline import analyse
+from analysis.validate import MixedProtocolError, check_protocols, validate
+
+from .conftest import write_run
+
+
+def _problems(root: Path, **kw: bool):
+    res = load_results([root / "exp"])
+    return res, validate(res, **kw)
+
+
+def test_corrupted_failed_interrupted_skipped(fake_root: Path) -> None:
+    write_run(fake_root, seed=0)
+    bad = write_run(fake_root, seed=1)
+    (bad / "meta.json").write_text("{not json")
+    write_run(fake_root, seed=2, status="failed", error="RuntimeError: boom")
+    write_run(fake_root, seed=3, status="running")  # process gone: read as interrupted
+    write_run(fake_root, seed=4, status="interrupted", error="SIGTERM")
+    write_run(fake_root, algo="sac", status="skipped", reason="continuous actions only")
+    no_summary = write_run(fake_root, seed=5)
+    (no_summary / "summary.json").unlink()
+    broken_csv = write_run(fake_root, seed=6)
+    (broken_csv / "metrics.csv").write_text("frames,oops\n1,2\n")
+    res, probs = _problems(fake_root)
+    status = res.runs.set_index("run_id")["status"]
+    assert status["exp/cartpole/ppo/seed=0"] == "completed"
+    assert status["exp/cartpole/ppo/seed=1"] == "malformed"
+    assert status["exp/cartpole/ppo/seed=2"] == "failed"
+    assert status["exp/cartpole/ppo/seed=3"] == "interrupted"
+    assert status["exp/cartpole/ppo/seed=4"] == "interrupted"
+    assert status["exp/cartpole/sac/seed=0"] == "skipped"
+    assert status["exp/cartpole/ppo/seed=5"] == "malformed"
+    assert status["exp/cartpole/ppo/seed=6"] == "malformed"
+    assert res.runs["usable"].sum() == 1
+    by_run = probs.groupby("run_id")["check"].apply(set)
+    assert "meta.json" in by_run["exp/cartpole/ppo/seed=1"]
+    assert "status: failed" in by_run["exp/cartpole/ppo/seed=2"]
+    assert "status: interrupted" in by_run["exp/cartpole/ppo/seed=3"]
+    assert "status: skipped" in by_run["exp/cartpole/sac/seed=0"]
+    assert "summary.json" in by_run["exp/cartpole/ppo/seed=5"]
+    assert "metrics.csv" in by_run["exp/cartpole/ppo/seed=6"]
+    failed = probs[probs.run_id == "exp/cartpole/ppo/seed=2"]
+    assert "boom" in failed["detail"].item() and failed["severity"].item() == "error"
+    assert len(res.runs) == 8  # nothing dropped
+
+
+def test_unequal_seeds_mixed_budgets_and_versions(fake_root: Path) -> None:
+    write_run(fake_root, algo="ppo", seed=0)
+    write_run(fake_root, algo="ppo", seed=1)
+    write_run(fake_root, algo="a2c", seed=0, returns=[1.0, 2.0], versions={"numpy": "1.0"})
+    _, probs = _problems(fake_root)
+    checks = set(probs["check"])
+    assert {
+        "unequal seed counts",
+        "mixed budgets within a task",
+        "mixed package versions",
+    } <= checks
+
+
+def test_mixed_protocols_refused_unless_asked(fake_root: Path) -> None:
+    write_run(fake_root, algo="ppo")
+    write_run(
+        fake_root, algo="a2c", protocol="default:ep10:det:seed1000000:noop30:sticky0:cap108000"
+    )
+    res, probs = _problems(fake_root)
+    row = probs[probs.check == "mixed evaluation protocols"]
+    assert row["severity"].item() == "error"
+    with pytest.raises(MixedProtocolError):
+        check_protocols(res.runs)
+    check_protocols(res.runs, mix_protocols=True)
+    _, probs = _problems(fake_root, mix_protocols=True)
+    assert probs.loc[probs.check == "mixed evaluation protocols", "severity"].item() == "warning"
+    with pytest.raises(MixedProtocolError):
+        analyse(res, load_config())
+
+
+def test_gradient_free_runs_load_generations(fake_root: Path) -> None:
+    for seed in (0, 1):
+        write_run(fake_root, algo="ga", kind="gradient_free", seed=seed, returns=[10, 200, 480])
+        write_run(fake_root, algo="ppo", seed=seed, returns=[10, 50, 100])
+    res = load_results([fake_root / "exp"])
+    assert set(res.generations["algo"]) == {"ga"} and len(res.generations) == 6
+    cfg = load_config(
+        None, ["aggregate.reps=50", "aggregate.curve_reps=20", "ranking.bootstrap_reps=10"]
+    )
+    a = analyse(res, cfg)
+    assert a.tables["ranking"]["algo"].iloc[0] == "ga"
+    thr = a.tables["threshold"].set_index("algo")
+    assert thr.loc["ga", "reached"] == "2/2" and thr.loc["ga", "min_frames"] == 2000
