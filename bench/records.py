@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
@@ -187,9 +188,19 @@ class Checkpoints:
     and recorder so one :meth:`save` captures the whole run, not just the algorithm.
     """
 
-    def __init__(self, root: Path, every_frames: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        every_frames: int,
+        every_seconds: float | None = None,
+        max_replay_buffer_mb: float = 512.0,
+    ) -> None:
         self.root = Path(root)
         self.every_frames = every_frames
+        self.every_seconds = every_seconds
+        #: off-policy replay buffers larger than this are not checkpointed (resume refills them)
+        self.max_replay_buffer_mb = max_replay_buffer_mb
+        self._last_saved_at = time.monotonic()
         self._parts: dict[str, Any] = {}
         self._last_saved_frames = 0
         self.loaded_frames: int | None = None  # set when a run resumed from a checkpoint
@@ -203,8 +214,13 @@ class Checkpoints:
         self._frames = frames
 
     def due(self) -> bool:
-        """True when ``every_frames`` frames have passed since the last save (0 disables)."""
-        return self.every_frames > 0 and self._frames() - self._last_saved_frames >= self.every_frames
+        """True when ``every_frames`` frames or ``every_seconds`` passed since the last save."""
+        if self.every_frames > 0 and self._frames() - self._last_saved_frames >= self.every_frames:
+            return True
+        return (
+            self.every_seconds is not None
+            and time.monotonic() - self._last_saved_at >= self.every_seconds
+        )
 
     def save(self, algo_state: Any, files: Mapping[str, Callable[[Path], None]] | None = None) -> Path:
         """Write the algorithm state (picklable), extra files (via writer callbacks) and parts."""
@@ -228,6 +244,7 @@ class Checkpoints:
             if old != final:
                 shutil.rmtree(old, ignore_errors=True)
         self._last_saved_frames = frames
+        self._last_saved_at = time.monotonic()
         return final
 
     def latest_dir(self) -> Path | None:

@@ -126,7 +126,12 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
     label = f"{spec.name}/{cfg.algo.name}/seed={cfg.seed}"
     progress = Progress(limits.frames, label, cfg.progress.log_every_seconds)
     recorder = Recorder(folder, factory, budget, progress)
-    checkpoints = Checkpoints(folder.checkpoints, _checkpoint_every(cfg, limits))
+    checkpoints = Checkpoints(
+        folder.checkpoints,
+        _checkpoint_every(cfg, limits),
+        cfg.checkpoint.every_seconds,
+        cfg.checkpoint.max_replay_buffer_mb,
+    )
     checkpoints.register("budget", budget)
     checkpoints.register("recorder", recorder)
     checkpoints.track_frames(lambda: budget.frames)

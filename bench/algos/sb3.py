@@ -4,7 +4,7 @@ The algorithms are SB3's own, unmodified. This adapter only builds the vectorise
 from the run's factory, turns config values into SB3 objects (``lin_<x>`` schedules, action
 noise, activation names), charges every step to the budget through a callback, hands the
 model to evaluation on schedule, and checkpoints the model (and the replay buffer when it fits
-under ``checkpoint_max_replay_mb``) so an interrupted run resumes where it stopped.
+under ``checkpoint.max_replay_buffer_mb``) so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -132,7 +132,6 @@ class SB3Algorithm(Algorithm):
         normalize: bool | Mapping[str, Any] = False,
         noise_type: str | None = None,
         noise_std: float = 0.1,
-        checkpoint_max_replay_mb: float = 512.0,
         **sb3_kwargs: Any,
     ) -> None:
         if n_envs < 1:
@@ -141,7 +140,6 @@ class SB3Algorithm(Algorithm):
             raise ConfigError(f"noise_type must be normal or ornstein-uhlenbeck, got {noise_type}")
         self.policy, self.n_envs, self.normalize = policy, int(n_envs), normalize
         self.noise_type, self.noise_std = noise_type, float(noise_std)
-        self.checkpoint_max_replay_mb = float(checkpoint_max_replay_mb)
         accepted = set(inspect.signature(self.sb3_class.__init__).parameters)
         unknown = sorted(set(sb3_kwargs) - accepted)
         if unknown:
@@ -203,7 +201,7 @@ class SB3Algorithm(Algorithm):
     def save_checkpoint(self, ctx: TrainContext, model: BaseAlgorithm) -> None:
         files = {"model.zip": lambda path: model.save(path)}
         buffer = getattr(model, "replay_buffer", None)
-        if buffer is not None and _nbytes(buffer) <= self.checkpoint_max_replay_mb * 2**20:
+        if buffer is not None and _nbytes(buffer) <= ctx.checkpoints.max_replay_buffer_mb * 2**20:
             files["replay_buffer.pkl"] = lambda path: model.save_replay_buffer(path)
         venv = model.get_env()
         if isinstance(venv, VecNormalize):
