@@ -47,6 +47,7 @@ def test_sweep_records_incompatible_pairs_as_skipped_and_goes_on(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     status = {f.path.parts[-3]: f.status() for f in _folders(tmp_path)}
     assert status == {"cartpole": "completed", "pendulum": "skipped"}
+    assert "sweep done: 1 completed, 1 skipped" in result.stderr + result.stdout
 
 
 def test_killed_sweep_rerun_skips_completed_and_finishes_the_rest(tmp_path):
@@ -121,3 +122,13 @@ def test_overwrite_reruns_a_completed_run(make_cfg):
     cfg = make_cfg("algo=ppo", "env=cartpole")
     run(cfg)
     assert run(make_cfg("algo=ppo", "env=cartpole", "overwrite=true"))["attempts"] == 1
+
+
+def test_crash_in_sweep_is_recorded_failed_and_raises_alone(make_cfg):
+    cfg = make_cfg("algo=ppo", "env=cartpole", "algo.params.batch_size=0")
+    meta = run(cfg, in_sweep=True)
+    assert meta["status"] == "failed" and "batch_size" in meta["traceback"]
+    recorded = json.loads(RunFolder(run_dir_of(cfg)).meta.read_text())
+    assert recorded["status"] == "failed" and recorded["error"]
+    with pytest.raises(AssertionError):
+        run(cfg)
