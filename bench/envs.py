@@ -195,8 +195,13 @@ class EnvFactory:
 
             env = gym.make(spec.id, frameskip=1, **kwargs)
             env = AtariPreprocessing(
-                env, noop_max=noop_max, frame_skip=ATARI_FRAME_SKIP, screen_size=84,
-                terminal_on_life_loss=False, grayscale_obs=True, scale_obs=False,
+                env,
+                noop_max=noop_max,
+                frame_skip=ATARI_FRAME_SKIP,
+                screen_size=84,
+                terminal_on_life_loss=False,
+                grayscale_obs=True,
+                scale_obs=False,
             )
         if training_wrappers and spec.train_episodic_life:
             env = EpisodicLifeEnv(env)

@@ -34,27 +34,29 @@ MAX_SPEED, MAX_TURN = 3.0, np.radians(15.0)  # units and radians per step
 SENSOR_ANGLES = np.radians([-90.0, -45.0, 0.0, 45.0, 90.0, 180.0])
 
 
+# Wall segments as start point a and direction e (precomputed: the env steps millions of times).
+_AX, _AY = WALLS[:, 0], WALLS[:, 1]
+_EX, _EY = WALLS[:, 2] - _AX, WALLS[:, 3] - _AY
+_EE = _EX * _EX + _EY * _EY
+
+
 def _ray_distances(pos: np.ndarray, heading: float) -> np.ndarray:
     """Distance along each rangefinder to the nearest wall, capped at RANGE."""
     angles = heading + SENSOR_ANGLES
-    d = np.stack([np.cos(angles), np.sin(angles)], axis=1)[:, None, :]  # (S, 1, 2)
-    a, b = WALLS[None, :, :2], WALLS[None, :, 2:]
-    e = b - a  # (1, W, 2)
-    denom = d[..., 0] * e[..., 1] - d[..., 1] * e[..., 0]  # (S, W)
-    rel = a - pos
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (rel[..., 0] * e[..., 1] - rel[..., 1] * e[..., 0]) / denom  # along the ray
-        u = (rel[..., 0] * d[..., 1] - rel[..., 1] * d[..., 0]) / denom  # along the wall
-    hit = (np.abs(denom) > 1e-12) & (t >= 0) & (u >= 0) & (u <= 1)
+    dx, dy = np.cos(angles)[:, None], np.sin(angles)[:, None]  # (S, 1)
+    rx, ry = _AX - pos[0], _AY - pos[1]  # (W,)
+    denom = dx * _EY - dy * _EX  # (S, W); 0: parallel
+    safe = np.where(np.abs(denom) > 1e-12, denom, np.inf)
+    t = (rx * _EY - ry * _EX) / safe  # along the ray
+    u = (rx * dy - ry * dx) / safe  # along the wall
+    hit = (t >= 0) & (u >= 0) & (u <= 1) & np.isfinite(safe)
     return np.minimum(np.where(hit, t, RANGE).min(axis=1), RANGE)
 
 
 def _collides(pos: np.ndarray) -> bool:
-    a, b = WALLS[:, :2], WALLS[:, 2:]
-    e = b - a
-    t = np.clip(((pos - a) * e).sum(1) / (e * e).sum(1), 0.0, 1.0)
-    closest = a + t[:, None] * e
-    return bool((np.hypot(*(closest - pos).T) < RADIUS).any())
+    t = np.clip(((pos[0] - _AX) * _EX + (pos[1] - _AY) * _EY) / _EE, 0.0, 1.0)
+    gx, gy = _AX + t * _EX - pos[0], _AY + t * _EY - pos[1]
+    return bool((gx * gx + gy * gy < RADIUS * RADIUS).any())
 
 
 class HardMazeEnv(gym.Env):

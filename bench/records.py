@@ -207,7 +207,7 @@ class Checkpoints:
         self._frames: Callable[[], int] = lambda: 0
 
     def register(self, name: str, part: Any) -> None:
-        """``part`` has ``state_dict()`` / ``load_state_dict(state)``; saved with every checkpoint."""
+        """Save ``part`` (``state_dict`` / ``load_state_dict``) with every checkpoint."""
         self._parts[name] = part
 
     def track_frames(self, frames: Callable[[], int]) -> None:
@@ -222,7 +222,9 @@ class Checkpoints:
             and time.monotonic() - self._last_saved_at >= self.every_seconds
         )
 
-    def save(self, algo_state: Any, files: Mapping[str, Callable[[Path], None]] | None = None) -> Path:
+    def save(
+        self, algo_state: Any, files: Mapping[str, Callable[[Path], None]] | None = None
+    ) -> Path:
         """Write the algorithm state (picklable), extra files (via writer callbacks) and parts."""
         frames = self._frames()
         final = self.root / f"ckpt-{frames:012d}"

@@ -32,7 +32,7 @@ log = logging.getLogger("bench")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 
 
-class Interrupted(Exception):  # noqa: N818  (a signal, not a failure)
+class Interrupted(Exception):
     """SIGTERM / SIGINT reached the job: record ``interrupted`` and keep the checkpoint."""
 
 
@@ -41,7 +41,9 @@ def _raise_interrupted(signum: int, _frame: Any) -> None:
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
-    return Path(cfg.results_dir) / cfg.experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
+    return (
+        Path(cfg.results_dir) / cfg.experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
+    )
 
 
 def _limits(cfg: DictConfig) -> BudgetLimits:
@@ -109,7 +111,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
         limits = _limits(cfg)
     except (ConfigError, IncompatibleError, ValueError) as error:
         if in_sweep and isinstance(error, IncompatibleError):
-            meta.update(status=records.STATUS_SKIPPED, reason=str(error), ended_at=records.now_iso())
+            meta.update(
+                status=records.STATUS_SKIPPED, reason=str(error), ended_at=records.now_iso()
+            )
             records.write_json(folder.meta, meta)
             log.warning("skipped: %s", error)
             return meta

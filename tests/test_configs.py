@@ -61,7 +61,7 @@ def test_suites_name_only_existing_envs():
 
 
 def test_unknown_algorithm_lists_valid_choices():
-    with pytest.raises(ConfigError, match="valid choices: .*ppo"):
+    with pytest.raises(ConfigError, match=r"valid choices: .*ppo"):
         algo_class("nope")
 
 
@@ -74,12 +74,12 @@ def test_unknown_name_on_command_line_lists_choices(tmp_path: Path, override):
 
 
 def test_unknown_hyperparameter_is_a_config_error():
-    with pytest.raises(ConfigError, match="PPO has no hyperparameter.*learning_rat"):
+    with pytest.raises(ConfigError, match=r"PPO has no hyperparameter.*learning_rat"):
         build("ppo", {"learning_rat": 1e-3})
 
 
 def test_bad_budget_is_refused(make_cfg):
     from bench.run import run
 
-    with pytest.raises(ValueError, match="budget.frames must be > 0"):
+    with pytest.raises(ValueError, match=r"budget\.frames must be > 0"):
         run(make_cfg("budget.frames=0"))

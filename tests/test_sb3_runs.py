@@ -29,9 +29,14 @@ def test_sb3_algorithm_writes_complete_records(make_cfg, algo):
     assert meta["status"] == "completed" and folder.is_complete()
     summary = json.loads(folder.summary.read_text())
     assert summary["stop_reason"] == "frames"
-    # Frames are counted exactly; the stop lands within one vector step, except for ARS, which
-    # (in sb3-contrib) checks the budget only between updates of 2 * n_delta episodes.
-    overshoot = 2 * meta["hyperparameters"].get("n_delta", 0) * 500 if algo == "ars" else 64
+    # Frames are counted exactly; SB3 stops as bare learn(n) does: on-policy methods finish
+    # their rollout (n_envs * n_steps), off-policy ones their train_freq chunk, and
+    # sb3-contrib's ARS its update (2 * n_delta episodes).
+    hyper = meta["hyperparameters"]
+    overshoot = {"ars": 2 * hyper.get("n_delta", 0) * 500,
+                 "ppo": hyper["n_envs"] * hyper.get("n_steps", 2048),
+                 "a2c": hyper["n_envs"] * hyper.get("n_steps", 5)}.get(
+        algo, hyper["n_envs"] * hyper.get("train_freq", 1))  # fmt: skip
     assert cfg.budget.frames <= summary["frames"] < cfg.budget.frames + overshoot
     assert summary["policy_parameters"] > 0
     metrics = pd.read_csv(folder.metrics)

@@ -39,8 +39,10 @@ ENVS = [
     "Swimmer-v4", "InvertedPendulum-v4",
 ]  # fmt: skip
 DROP = {"n_timesteps", "env_wrapper", "frame_stack", "callback", "normalize_kwargs"}
-SKIP_ARGS = {"self", "policy", "env", "verbose", "seed", "device", "_init_setup_model",
-             "tensorboard_log", "replay_buffer_class", "rollout_buffer_class", "action_noise"}  # fmt: skip
+SKIP_ARGS = {
+    "self", "policy", "env", "verbose", "seed", "device", "_init_setup_model",
+    "tensorboard_log", "replay_buffer_class", "rollout_buffer_class", "action_noise",
+}  # fmt: skip
 ADAPTER = {"policy": None, "n_envs": None, "normalize": None, "noise_type": None, "noise_std": None}
 
 
@@ -81,8 +83,8 @@ def main(hyperparams: Path, out: Path = Path("configs/algo")) -> None:
         doc = {"name": name, "params": {**ADAPTER, **dict.fromkeys(args)}, "tuned": tuned}
         header = (
             f"# {title}.\n"
-            f"# params: every knob, null = tuned value below, else the stable-baselines3 {version}\n"
-            "# default. Override from the command line: algo.params.learning_rate=3e-4\n"
+            "# params: every knob, null = tuned value below, else the stable-baselines3\n"
+            f"# {version} default. Override from the command line: algo.params.learning_rate=3e-4\n"
             "# tuned: rl-zoo3 hyperparams/" + name + ".yml (figures carried over unchanged;\n"
             "# MuJoCo -v4 entries applied to -v5). Merge order: tuned[env family], tuned[env id],\n"
             "# then non-null params.\n"

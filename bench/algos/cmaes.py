@@ -53,7 +53,7 @@ class CMAStrategy:
             raise ConfigError("pycma needs at least 2 parameters")
         opts: dict[str, Any] = {
             "popsize": int(lambda_),
-            # True: diagonal for the whole run; pycma then scales c_mu by (n + 2) / 3 (Ros & Hansen).
+            # True: diagonal all run long; pycma then scales c_mu by (n + 2) / 3 (Ros & Hansen).
             "CMA_diagonal": bool(diagonal),
             "randn": GeneratorRandn(seed),
             "seed": float("nan"),  # no global np.random.seed(); ``randn`` carries the seed
@@ -117,10 +117,17 @@ class CMAES(LinearPolicyES):
     """CMA-ES (pycma) with Wong et al.'s linear policies; options in :class:`LinearPolicyES`."""
 
     diagonal: ClassVar[bool] = False
+    #: full CMA-ES stores an n x n covariance (float64) and decomposes it: 20k params = 3.2 GB.
+    max_full_dim: ClassVar[int] = 20_000
 
     def _new_strategy(
         self, mean: np.ndarray, sigma0: float, popsize: int, seed: int
     ) -> CMAStrategy:
+        if not self.diagonal and mean.size > self.max_full_dim:
+            raise ConfigError(
+                f"full CMA-ES on {mean.size} parameters needs an n x n covariance "
+                f"(> {self.max_full_dim} params); use sep_cmaes or a smaller network"
+            )
         return CMAStrategy(mean, sigma0, popsize, diagonal=self.diagonal, seed=seed)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -25,8 +25,8 @@ from bench.registry import register
 
 
 def default_popsize(n: int) -> int:
-    """Hansen's default ``4 + floor(3 ln n)``, rounded up to even (mirrored pairs, mu = lambda/2)."""
-    lam = 4 + int(math.floor(3 * math.log(max(n, 1))))
+    """Hansen's default ``4 + floor(3 ln n)``, rounded up to even (mirrored pairs, mu = lam/2)."""
+    lam = 4 + math.floor(3 * math.log(max(n, 1)))
     return lam + lam % 2
 
 
@@ -140,6 +140,10 @@ class LinearPolicyES(PopulationMethod):
         reward_shift: per-step training reward offset (fitness only).
         **common: :class:`PopulationMethod` options (``network: mlp`` trains an MLP).
     """
+
+    # Wong et al. ran these on vectors only (Atari through its RAM); a dense-genome ES on a
+    # CNN's millions of parameters is out of reach, so pixel envs are skipped, not attempted.
+    observation_kinds: ClassVar[frozenset[str]] = frozenset({"vector"})
 
     def __init__(
         self,

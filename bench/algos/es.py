@@ -6,6 +6,10 @@ into centred ranks in [-0.5, 0.5], the gradient estimate
 ``g = sum_i (F(theta + sigma eps_i) - F(theta - sigma eps_i)) eps_i / (2 * pairs)`` and an Adam
 step on ``-g + l2coeff * theta``. Perturbations are slices of a shared noise table, so only
 offsets cross process boundaries. The policy that is evaluated is the mean ``theta``.
+
+Deviations, for a single machine: observation statistics come from every training rollout (the
+paper samples 1% of them), and the default noise table holds 25M floats (the paper's 250M).
+Generation size is ``population_size`` episodes rather than the paper's 10,000-episode batches.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
 from bench.algos.evaluator import GenomeBatch, NoiseTable, Perturbations, PopulationResult
 from bench.algos.population import SEED_HIGH, PopulationMethod
@@ -23,16 +28,17 @@ from bench.registry import register
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks of ``x`` (any shape) scaled to [-0.5, 0.5]; ties get distinct, order-based ranks.
+    """Ranks of ``x`` (any shape) scaled to [-0.5, 0.5]; tied values share their mean rank.
 
     Salimans et al. section 2.2: rank shaping makes the update invariant to monotone transforms
-    of the return and removes the influence of outlier episodes.
+    of the return and removes the influence of outlier episodes. The reference code ranks ties
+    by position; sharing the rank makes a tied mirrored pair (e.g. both at CartPole's cap of
+    500) contribute nothing instead of a random direction.
     """
     flat = np.asarray(x, dtype=np.float64).ravel()
     if flat.size < 2:
-        return np.zeros_like(np.asarray(x, dtype=np.float64))
-    ranks = np.empty(flat.size, dtype=np.float64)
-    ranks[np.argsort(flat, kind="stable")] = np.arange(flat.size)
+        return np.zeros(np.shape(x), dtype=np.float64)
+    ranks = scipy.stats.rankdata(flat, method="average") - 1
     return (ranks / (flat.size - 1) - 0.5).reshape(np.shape(x))
 
 
@@ -90,7 +96,7 @@ class OpenAIESStrategy:
         self.sigma, self.l2coeff, self.pairs = float(sigma), float(l2coeff), int(pairs)
         self.noise = noise or NoiseTable()
         if self.noise.size < self.theta.size:
-            raise ConfigError(f"noise table ({self.noise.size}) smaller than the policy ({self.dim})")
+            raise ConfigError(f"noise table ({self.noise.size}) < policy size ({self.dim})")
         self.optimizer = Adam(self.theta.size, float(stepsize))
         self.last_gradient_norm = 0.0
 

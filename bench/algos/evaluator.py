@@ -61,12 +61,18 @@ _NOISE: dict[tuple[int, int], np.ndarray] = {}
 
 
 class GenomeStore:
-    """Worker-local state used to materialise genomes: the net, broadcast vectors, caches."""
+    """Worker-local state used to materialise genomes: the net, broadcast vectors, caches.
 
-    def __init__(self, net: PolicyNet) -> None:
-        self.net = net
+    ``keep``: seed chains whose weights survive a call (the best by return; see SeedChains).
+    What the last two calls kept is cached, so an elite-validation call in between does not
+    evict the parents of the next generation.
+    """
+
+    def __init__(self, net: PolicyNet, keep: int = 32) -> None:
+        self.net, self.keep = net, keep
         self.shared: dict[str, np.ndarray] = {}
         self.chains: dict[Chain, np.ndarray] = {}
+        self.recent: dict[Chain, np.ndarray] = {}  # what the last call kept
 
 
 class GenomeBatch(ABC):
@@ -76,31 +82,34 @@ class GenomeBatch(ABC):
     def __len__(self) -> int: ...
 
     @abstractmethod
-    def select(self, index: slice) -> GenomeBatch: ...
+    def select(self, index: np.ndarray) -> GenomeBatch:
+        """The genomes at integer positions ``index``, in that order."""
 
     @abstractmethod
     def materialise(self, i: int, store: GenomeStore) -> np.ndarray: ...
 
-    def begin(self, store: GenomeStore) -> None:  # noqa: B027  (optional hook)
-        """Called once per evaluation call before materialising (e.g. to prune caches)."""
+    def end(self, store: GenomeStore, fitness: np.ndarray) -> None:  # noqa: B027  (optional)
+        """Called after a call's episodes with the mean returns (e.g. to choose what to cache)."""
 
     @abstractmethod
     def nbytes(self) -> int:
         """Bytes that cross a process boundary for this batch (for the records)."""
 
-    def split(self, n: int) -> list[GenomeBatch]:
-        """``n`` contiguous chunks (some may be empty), order kept."""
-        bounds = np.linspace(0, len(self), n + 1).round().astype(int)
-        return [self.select(slice(a, b)) for a, b in itertools.pairwise(bounds)]
+    def assign(self, workers: int, owners: dict[Any, int]) -> list[np.ndarray]:
+        """Positions for each worker: ``workers`` contiguous, balanced chunks by default."""
+        bounds = np.linspace(0, len(self), workers + 1).round().astype(int)
+        return [np.arange(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 @dataclass
 class SeedChains(GenomeBatch):
     """Deep GA genomes: ``theta = init(seed0) + sum_i power_i * N(0, I; seed_i)`` in order.
 
-    Rebuilding a chain repeats the same float32 operations, so it is bit-identical however much
-    of it came from the cache. The cache keeps the parents used by the last call: children of
-    the next generation's parents (this generation's children) then cost two noise draws.
+    Rebuilding repeats the same float32 operations, so weights are bit-identical however much
+    came from a cache. A worker caches the ancestors it builds during a call and, after it,
+    keeps the ``store.keep`` best genomes by return (the GA's parents-to-be, when keep >= T);
+    the process and Ray backends send children to the worker that holds their parent, so a
+    child usually costs one noise draw.
     """
 
     chains: list[Chain]
@@ -108,36 +117,55 @@ class SeedChains(GenomeBatch):
     def __len__(self) -> int:
         return len(self.chains)
 
-    def select(self, index: slice) -> SeedChains:
-        return SeedChains(self.chains[index])
+    def select(self, index: np.ndarray) -> SeedChains:
+        return SeedChains([self.chains[i] for i in index])
 
     def nbytes(self) -> int:
         return sum(chain_nbytes(c) for c in self.chains)
 
-    def begin(self, store: GenomeStore) -> None:
-        keep = {c[:-1] for c in self.chains if len(c) > 1}
-        keep |= {c[:-2] for c in self.chains if len(c) > 2}
-        store.chains = {c: w for c, w in store.chains.items() if c in keep}
-
     def materialise(self, i: int, store: GenomeStore) -> np.ndarray:
         return chain_params(self.chains[i], store)
+
+    def end(self, store: GenomeStore, fitness: np.ndarray) -> None:
+        best = [self.chains[i] for i in np.argsort(-fitness, kind="stable")[: store.keep]]
+        kept = {c: chain_params(c, store) for c in dict.fromkeys(best)}
+        store.chains = {**store.recent, **kept}  # ancestors built during the call are dropped
+        store.recent = kept
+
+    def assign(self, workers: int, owners: dict[Any, int]) -> list[np.ndarray]:
+        """Each chain to the worker holding its parent (or itself), within balanced capacity."""
+        capacity = -(-len(self) // workers)
+        slots: list[list[int]] = [[] for _ in range(workers)]
+        rest = []
+        for i, chain in enumerate(self.chains):
+            owner = owners.get(chain, owners.get(chain[:-1]))
+            if owner is not None and owner < workers and len(slots[owner]) < capacity:
+                slots[owner].append(i)
+            else:
+                rest.append(i)
+        for i in rest:  # to the least loaded worker (first on ties): deterministic
+            min(slots, key=len).append(i)
+        return [np.asarray(s, dtype=np.int64) for s in slots]
 
 
 def chain_nbytes(chain: Chain) -> int:
     return 8 + 12 * (len(chain) - 1)  # int64 init seed + (int64 seed, float32 power) each
 
 
-def chain_params(chain: Chain, store: GenomeStore, cache_parents: bool = True) -> np.ndarray:
-    """Weights of one seed chain, starting from its longest cached prefix."""
+def chain_params(chain: Chain, store: GenomeStore) -> np.ndarray:
+    """Weights of one seed chain from its longest cached prefix; its parent is cached too
+    (siblings share it; caching every ancestor of a long chain would cost L x P floats)."""
     start = len(chain)
     while start > 0 and chain[:start] not in store.chains:
         start -= 1
+    if start == len(chain):
+        return store.chains[chain].copy()
     if start == 0:
         theta, start = store.net.init_params(int(chain[0])), 1
     else:
         theta = store.chains[chain[:start]].copy()
     for j in range(start, len(chain)):
-        if cache_parents and j == len(chain) - 1 and len(chain) > 1:
+        if j == len(chain) - 1:
             store.chains.setdefault(chain[:j], theta.copy())
         seed, power = chain[j]
         noise = np.random.default_rng(int(seed)).standard_normal(theta.size, np.float32)
@@ -154,7 +182,7 @@ class DenseGenomes(GenomeBatch):
     def __len__(self) -> int:
         return len(self.params)
 
-    def select(self, index: slice) -> DenseGenomes:
+    def select(self, index: np.ndarray) -> DenseGenomes:
         return DenseGenomes(self.params[index])
 
     def nbytes(self) -> int:
@@ -177,7 +205,7 @@ class Perturbations(GenomeBatch):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def select(self, index: slice) -> Perturbations:
+    def select(self, index: np.ndarray) -> Perturbations:
         return replace(self, indices=self.indices[index], signs=self.signs[index])
 
     def nbytes(self) -> int:
@@ -250,6 +278,12 @@ class PopulationResult:
         """Mean return per genome, (K,)."""
         return self.returns.mean(axis=1)
 
+    def reorder(self, index: np.ndarray) -> PopulationResult:
+        """Rows taken in ``index`` order (undoes a backend's assignment of genomes)."""
+        desc = None if self.descriptors is None else self.descriptors[index]
+        return replace(self, returns=self.returns[index], lengths=self.lengths[index],
+                       descriptors=desc)  # fmt: skip
+
     @staticmethod
     def concat(parts: Sequence[PopulationResult]) -> PopulationResult:
         parts = [p for p in parts if len(p.returns)]
@@ -277,12 +311,14 @@ class RolloutOptions:
         max_episode_steps: extra episode cap in agent steps (None: the env's own).
         behaviour: key of :data:`BEHAVIOURS` to record at episode end, or None.
         device: torch device for the batched forward.
+        cache_genomes: seed-chain genomes a worker keeps between calls (>= the GA's T).
     """
 
-    max_envs: int = 64
+    max_envs: int = 256
     max_episode_steps: int | None = None
     behaviour: str | None = None
     device: str = "cpu"
+    cache_genomes: int = 32
 
 
 # -- the worker ----------------------------------------------------------------------------------
@@ -297,7 +333,7 @@ class RolloutWorker:
         torch.set_num_threads(1)  # one core per worker; small nets are fastest on one thread
         self.factory, self.spec, self.options = factory, spec, options
         self.net = spec.build().to(options.device)
-        self.store = GenomeStore(self.net)
+        self.store = GenomeStore(self.net, options.cache_genomes)
         self.envs: list[gym.Env] = []
         self._params: torch.Tensor | None = None
 
@@ -338,7 +374,6 @@ class RolloutWorker:
         pending: dict[int, np.ndarray] = {}  # genomes with episodes still to start
         started = np.zeros(k_count, dtype=np.int64)
         stats = [0.0, np.zeros(obs_buf.shape[1:]), np.zeros(obs_buf.shape[1:])]
-        batch.begin(self.store)
 
         def start(s: int) -> bool:
             job = next(jobs, None)
@@ -402,6 +437,7 @@ class RolloutWorker:
         if behaviour is not None:
             desc = np.stack([np.stack(row) for row in descriptors]).astype(np.float32)
         obs_stats = ObsStats(stats[0], stats[1], stats[2]) if collect_obs else None
+        batch.end(self.store, returns.mean(axis=1))
         remote = time.process_time() - cpu0
         return PopulationResult(
             returns, lengths, int(lengths.sum()), k_count * e_count, remote, desc, obs_stats
@@ -476,7 +512,7 @@ def _serve(conn: Any, factory: EnvFactory, spec: NetSpec, options: RolloutOption
 
 
 class ProcessEvaluator(Evaluator):
-    """``process`` backend: local worker processes (spawn), contiguous genome chunks each."""
+    """``process`` backend: local worker processes (spawn); ``GenomeBatch.assign`` splits."""
 
     def __init__(
         self, factory: EnvFactory, spec: NetSpec, options: RolloutOptions, workers: int
@@ -485,6 +521,8 @@ class ProcessEvaluator(Evaluator):
 
         self.factory, self.spec, self.options = factory, spec, options
         context = mp.get_context("spawn")  # fork after torch/ALE init is unsafe
+        self._owners: dict[Any, int] = {}
+        self._recent_owners: dict[Any, int] = {}
         self.conns, self.procs = [], []
         for _ in range(workers):
             parent, child = context.Pipe()
@@ -513,13 +551,16 @@ class ProcessEvaluator(Evaluator):
         seeds = np.asarray(seeds)
         if len(batch) != len(seeds):
             raise ValueError(f"{len(batch)} genomes but {len(seeds)} rows of seeds")
-        chunks = batch.split(self.workers)
-        bounds = np.cumsum([0] + [len(c) for c in chunks])
-        calls = [
-            ("run", (c, seeds[a:b], obs_norm, collect_obs))
-            for c, a, b in zip(chunks, bounds[:-1], bounds[1:], strict=True)
-        ]
-        return PopulationResult.concat(self._call_all(calls))
+        parts = batch.assign(self.workers, self._owners)
+        calls = [("run", (batch.select(p), seeds[p], obs_norm, collect_obs)) for p in parts]
+        result = PopulationResult.concat(self._call_all(calls))
+        order = np.concatenate(parts)
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        if isinstance(batch, SeedChains):  # where genomes' weights are cached: last two calls
+            owners = {batch.chains[i]: w for w, p in enumerate(parts) for i in p}
+            self._owners, self._recent_owners = {**self._recent_owners, **owners}, owners
+        return result.reorder(inverse)
 
     def close(self) -> None:
         for conn, proc in zip(self.conns, self.procs, strict=True):
@@ -548,6 +589,8 @@ class RayEvaluator(ProcessEvaluator):
         import ray
 
         self.factory, self.spec, self.options = factory, spec, options
+        self._owners: dict[Any, int] = {}
+        self._recent_owners: dict[Any, int] = {}
         self._owns_ray = not ray.is_initialized()
         self._made_temp: str | None = None
         if self._owns_ray:

@@ -1,7 +1,7 @@
 """Deep Genetic Algorithm (Such et al. 2017, arXiv 1712.06567) and random search (its T = 0).
 
 Follows uber-research/deep-neuroevolution ``gpu_implementation/ga.py`` and
-``configurations/ga_atari_config.json``: a population of N (the elite plus N - 1 children); each
+``configurations/ga_atari_config.json``: N children plus the elite (N random genomes at first); each
 child is a parent drawn uniformly from the top T plus ``sigma * N(0, I)``; no crossover. The top
 ``elite_candidates`` (plus the previous elite, replacing the last of them) get
 ``elite_eval_episodes`` extra episodes, charged to the budget, and the best mean becomes the
@@ -40,7 +40,7 @@ class DeepGA(PopulationMethod):
     """Deep GA; see the module docstring.
 
     Args:
-        population_size: N, genomes per generation (the elite included).
+        population_size: N, children per generation (plus the carried elite).
         truncation: T, parents are drawn uniformly from the top T (0: random search).
         mutation_power: sigma, std of the Gaussian parameter mutation.
         elite_candidates: top genomes re-evaluated to choose the elite (0: best training score).
@@ -89,6 +89,9 @@ class DeepGA(PopulationMethod):
             **super().hyperparameters(),
         }
 
+    def genomes_to_cache(self) -> int:
+        return self.truncation + 1  # the next parents (top T) and the elite
+
     # -- strategy hooks -----------------------------------------------------------------------
     def _fresh(self, rng: np.random.Generator, n: int) -> list[tuple]:
         return [(int(s),) for s in rng.integers(0, SEED_HIGH, size=n)]
@@ -100,7 +103,7 @@ class DeepGA(PopulationMethod):
     def _ask(self, rng: np.random.Generator) -> GenomeBatch:
         if self.elite is None:  # generation 0: all random
             return SeedChains(list(self.population))
-        n_children = self.population_size - 1
+        n_children = self.population_size
         if self.truncation == 0:
             children = self._fresh(rng, n_children)
         else:
@@ -158,11 +161,9 @@ class DeepGA(PopulationMethod):
         genome = self.elite if self.elite is not None else self.population[0]
         if self._store is None or self._store.net is not self.net:
             self._store = GenomeStore(self.net)
-        # keep only this genome's ancestry prefix cache: the next elite usually extends it
-        store = self._store
-        weights = chain_params(genome, store)
-        store.chains = {c: w for c, w in store.chains.items() if genome[: len(c)] == c}
-        store.chains[genome] = weights.copy()
+        # Keep just this genome: the next elite is often it or one of its descendants.
+        weights = chain_params(genome, self._store)
+        self._store.chains = {genome: weights.copy()}
         return weights
 
     def _state_dict(self) -> dict[str, Any]:

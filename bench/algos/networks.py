@@ -146,6 +146,9 @@ class PolicyNet(nn.Module):
                 b = offset + w if module.bias is not None else None
                 self._layers.append((offset, (module.out_features, module.in_features), b))
                 offset += w + (module.out_features if module.bias is not None else 0)
+        self._view_key: tuple | None = None
+        self._views: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        self._view_owner: torch.Tensor | None = None  # keeps the viewed storage alive
         self._act = torch.tanh if spec.activation == "tanh" else torch.relu
         low = torch.tensor(spec.action_low, dtype=torch.float32)
         high = torch.tensor(spec.action_high, dtype=torch.float32)
@@ -212,6 +215,19 @@ class PolicyNet(nn.Module):
             offset += size
         return views
 
+    def _dense_views(self, params: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Per-layer (W^T, b) views into ``params``; cached, as the evaluator passes the same
+        slot tensor every step (views track in-place updates, so caching is safe)."""
+        key = (params.data_ptr(), tuple(params.shape), tuple(params.stride()))
+        if self._view_key != key:
+            k, views = params.shape[0], []
+            for w_off, (out_f, in_f), b_off in self._layers:
+                weight = params[:, w_off : w_off + out_f * in_f].view(k, out_f, in_f)
+                bias = None if b_off is None else params[:, b_off : b_off + out_f].view(k, 1, out_f)
+                views.append((weight.transpose(1, 2), bias))
+            self._view_key, self._views, self._view_owner = key, views, params
+        return self._views
+
     def population_forward(self, params: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """Raw outputs (K, out_dim) for genome ``params[k]`` acting on ``obs[k]``, one batched call.
 
@@ -222,18 +238,12 @@ class PolicyNet(nn.Module):
         x = self.preprocess(obs)
         if self.dense:
             h = x.reshape(x.shape[0], 1, -1)
-            k = params.shape[0]
             last = len(self._layers) - 1
-            for i, (w_off, (out_f, in_f), b_off) in enumerate(self._layers):
-                weight = params[:, w_off : w_off + out_f * in_f].view(k, out_f, in_f)
-                if b_off is None:
-                    h = torch.bmm(h, weight.transpose(1, 2))
-                else:
-                    bias = params[:, b_off : b_off + out_f].view(k, 1, out_f)
-                    h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+            for i, (weight_t, bias) in enumerate(self._dense_views(params)):
+                h = torch.bmm(h, weight_t) if bias is None else torch.baddbmm(bias, h, weight_t)
                 if i < last:
                     h = self._act(h)
-            return h.view(k, -1)
+            return h.view(params.shape[0], -1)
 
         def one(p: dict[str, torch.Tensor], o: torch.Tensor) -> torch.Tensor:
             return torch.func.functional_call(self.body, p, (o.unsqueeze(0),)).squeeze(0)

@@ -7,7 +7,9 @@ evaluator (``vector`` / ``process`` / ``ray``), charges every training episode t
 logs one row per generation, hands the current best policy to evaluation, checkpoints, and
 resumes so that an interrupted run ends exactly as an uninterrupted one with the same seed:
 all randomness comes from one ``numpy.random.Generator`` whose state is checkpointed, and every
-episode is reset with a seed drawn from it. Optional running observation normalisation
+episode is reset with a seed drawn from it. A generation, once started, is finished, so a run
+may overshoot its frame budget by up to one generation (the papers count the same way).
+Optional running observation normalisation
 (Salimans et al. 2017, arXiv 1703.03864; Wong et al. 2024, arXiv 2402.06912) is kept here.
 """
 
@@ -85,7 +87,8 @@ class PopulationMethod(Algorithm):
         episodes_per_eval: training episodes per genome per generation.
         max_episode_steps: extra training episode cap in agent steps (Deep GA Atari: 5000).
         backend: ``vector`` | ``process`` | ``ray``; workers: process/ray worker count.
-        max_envs: env slots per worker run in lock-step.
+        max_envs: env slots per worker run in lock-step (None: 256 for dense nets, which
+            amortises the batched forward, 16 for CNNs, whose genomes take 4-16 MB each).
         ray_address: an existing Ray cluster (None: a local one).
         obs_norm: running observation normalisation.
         allow_linear_on_pixels: permit a linear policy on image observations.
@@ -104,7 +107,7 @@ class PopulationMethod(Algorithm):
         max_episode_steps: int | None = None,
         backend: str = "vector",
         workers: int | None = None,
-        max_envs: int = 64,
+        max_envs: int | None = None,
         ray_address: str | None = None,
         obs_norm: bool = False,
         allow_linear_on_pixels: bool = False,
@@ -115,15 +118,16 @@ class PopulationMethod(Algorithm):
             raise ConfigError(f"backend '{backend}' not in {BACKENDS}")
         if activation not in ("tanh", "relu"):
             raise ConfigError(f"activation must be tanh or relu, got {activation}")
-        for name, value in (("episodes_per_eval", episodes_per_eval), ("max_envs", max_envs)):
-            if int(value) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {value}")
+        if int(episodes_per_eval) < 1:
+            raise ConfigError(f"episodes_per_eval must be >= 1, got {episodes_per_eval}")
+        if max_envs is not None and int(max_envs) < 1:
+            raise ConfigError(f"max_envs must be >= 1 or null, got {max_envs}")
         if workers is not None and int(workers) < 1:
             raise ConfigError(f"workers must be >= 1 or null, got {workers}")
         self.network, self.hidden_sizes = network, tuple(int(h) for h in hidden_sizes)
         self.activation, self.linear_bias, self.zero_init = activation, linear_bias, zero_init
         self.episodes_per_eval, self.max_episode_steps = int(episodes_per_eval), max_episode_steps
-        self.backend, self.workers, self.max_envs = backend, workers, int(max_envs)
+        self.backend, self.workers, self.max_envs = backend, workers, max_envs
         self.ray_address, self.obs_norm = ray_address, bool(obs_norm)
         self.allow_linear_on_pixels = bool(allow_linear_on_pixels)
         self.generation = 0
@@ -158,6 +162,10 @@ class PopulationMethod(Algorithm):
 
     @abstractmethod
     def _load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+    def genomes_to_cache(self) -> int:
+        """Seed-chain genomes each worker keeps between calls (the GA: its T + 1)."""
+        return 32
 
     def behaviour_for(self, spec: EnvSpec) -> str | None:
         """Key of the behaviour descriptor the evaluator records (novelty search), or None."""
@@ -227,9 +235,11 @@ class PopulationMethod(Algorithm):
         )  # fmt: skip
         self.net = self.net_spec.build()
         self.norm = RunningObsNorm(self.net_spec.obs_shape) if self.obs_norm else None
+        slots = self.max_envs or (256 if self.network in ("linear", "mlp") else 16)
         options = RolloutOptions(
-            self.max_envs, self.max_episode_steps, self.behaviour_for(spec), ctx.device
-        )
+            int(slots), self.max_episode_steps, self.behaviour_for(spec), ctx.device,
+            cache_genomes=self.genomes_to_cache(),
+        )  # fmt: skip
         self.evaluator = make_evaluator(
             self.backend, ctx.env, self.net_spec, options, self.workers, self.ray_address
         )

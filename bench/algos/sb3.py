@@ -25,6 +25,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from torch import nn
 
+from bench.budget import STOP_FRAMES
 from bench.interface import Algorithm, ConfigError, TrainContext
 from bench.registry import register
 
@@ -115,7 +116,10 @@ class _HarnessCallback(BaseCallback):
             ctx.budget.pause()
             self.adapter.save_checkpoint(ctx, self.model)
             ctx.budget.resume()
-        return ctx.budget.exhausted() is None
+        # The frame budget is SB3's own ``total_timesteps``, so a run trains exactly as bare
+        # ``learn(n)`` does (PPO finishes its last rollout and update); the callback stops
+        # only on the wall-clock and CPU limits, which SB3 does not know.
+        return ctx.budget.exhausted() in (None, STOP_FRAMES)
 
 
 class SB3Algorithm(Algorithm):

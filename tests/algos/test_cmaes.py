@@ -132,6 +132,7 @@ def test_solves_cartpole_within_20k_frames(job, algo: str) -> None:
     result = summary(folder)
     assert result["best_eval_return"] >= 475 and first_hit(folder) <= 20_000
     assert result["final_eval_return"] is not None
+    assert len(table(folder / "metrics.csv")) >= 5  # the evaluation curve (once per generation)
     assert result["policy_parameters"] == 4 * 2  # linear, no bias
     rows = table(folder / "generations.csv")
     assert int(rows[0]["popsize"]) == 4 and float(rows[0]["sigma"]) > 0

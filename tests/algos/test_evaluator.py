@@ -99,8 +99,9 @@ def genome_batches(spec):
 
 
 @pytest.mark.parametrize("backend", ["process", "ray"])
-def test_backends_give_identical_returns(cartpole, backend: str) -> None:
+def test_backends_give_identical_returns(cartpole, backend: str, tmp_path, monkeypatch) -> None:
     torch.set_num_threads(1)
+    monkeypatch.chdir(tmp_path)  # neither backend may write into the working directory
     spec = net_spec(cartpole, "mlp", hidden=(8,))
     seeds = np.arange(12).reshape(6, 2) + 3
     mean = np.random.default_rng(1).standard_normal(spec.build().num_params).astype(np.float32)
@@ -115,6 +116,7 @@ def test_backends_give_identical_returns(cartpole, backend: str) -> None:
         assert np.array_equal(result.lengths, ref.lengths) and result.steps == ref.steps
         assert result.cpu_seconds > 0 and ref.cpu_seconds == 0  # remote CPU is reported
     assert len({r.returns.tobytes() for r in results["vector"].values()}) == 3
+    assert not any(tmp_path.iterdir())
 
 
 def test_maze_behaviour_is_the_final_position() -> None:
@@ -126,3 +128,60 @@ def test_maze_behaviour_is_the_final_position() -> None:
     assert result.descriptors is not None and result.descriptors.shape == (3, 1, 2)
     assert (result.lengths == 400).all()  # the maze's 400-step limit
     assert np.all((result.descriptors >= 0) & (result.descriptors <= 210))
+
+
+def test_children_are_routed_to_the_worker_caching_their_parent() -> None:
+    parents = [(1,), (2,), (3,)]
+    owners = {parents[0]: 1, parents[1]: 0, parents[2]: 1}
+    children = [(*parents[i % 3], (10 + i, 0.1)) for i in range(6)]
+    parts = SeedChains(children).assign(2, owners)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(6))
+    assert [len(p) for p in parts] == [3, 3]  # balanced: one of worker 1's goes to worker 0
+    assert {1, 4} <= set(parts[0].tolist())  # parent (2,)'s children stay with worker 0
+    assert {owners[children[i][:-1]] for i in parts[1]} == {1}
+
+
+def test_seed_chain_cache_keeps_the_best_and_stays_exact(cartpole) -> None:
+    """Generation after generation through the cache equals rebuilding from scratch."""
+    spec = net_spec(cartpole, "mlp", hidden=(8,))
+    with make_evaluator("vector", cartpole, spec, RolloutOptions(cache_genomes=2)) as ev:
+        first = SeedChains([(i,) for i in range(5)])
+        r1 = ev.evaluate(first, np.arange(5)[:, None])
+        best = [first.chains[i] for i in np.argsort(-r1.fitness, kind="stable")[:2]]
+        assert set(ev.worker.store.chains) == set(best)
+        second = SeedChains([(*best[i % 2], (50 + i, 0.3)) for i in range(4)])
+        cached = ev.evaluate(second, np.arange(4)[:, None])
+    with make_evaluator("vector", cartpole, spec) as fresh:
+        assert np.array_equal(fresh.evaluate(second, np.arange(4)[:, None]).returns, cached.returns)
+
+
+def test_running_obs_norm_matches_numpy(pendulum) -> None:
+    from bench.algos.population import RunningObsNorm
+
+    spec = net_spec(pendulum, "linear")
+    with make_evaluator("vector", pendulum, spec) as ev:
+        result = ev.evaluate(chains(2), np.arange(2)[:, None], collect_obs=True)
+    stats = result.obs_stats
+    assert stats is not None and stats.count == result.steps == 400
+    norm = RunningObsNorm(spec.obs_shape)
+    norm.count, norm.total, norm.total_sq = 0.0, np.zeros(3), np.zeros(3)
+    norm.update(stats)
+    mean, std = norm.mean_std
+    expected = stats.total / stats.count
+    np.testing.assert_allclose(mean, expected, rtol=1e-5)
+    np.testing.assert_allclose(std, np.sqrt(stats.total_sq / stats.count - expected**2), rtol=1e-4)
+
+
+def test_atari_episodes_depend_only_on_their_seed() -> None:
+    """Reused ALE envs (no-op starts included) replay exactly from ``reset(seed)``."""
+    pong = make_factory("pong_ram", "ALE/Pong-v5", "atari_ram")
+    spec = net_spec(pong, "mlp", hidden=(8,), zero_init=False)
+    seeds = np.array([[5, 6], [5, 7]])
+    out = []
+    for slots in (1, 4):
+        options = RolloutOptions(max_envs=slots, max_episode_steps=60, behaviour="ram")
+        with make_evaluator("vector", pong, spec, options) as ev:
+            out.append(ev.evaluate(chains(2), seeds))
+    assert np.array_equal(out[0].descriptors, out[1].descriptors)
+    assert np.array_equal(out[0].returns, out[1].returns)
+    assert out[0].steps == 4 * 60 and out[0].descriptors.shape == (2, 2, 128)

@@ -117,10 +117,12 @@ def test_ga_solves_cartpole_within_100k_frames(job) -> None:
 
 
 def test_episodes_and_frames_charged_exactly(job) -> None:
-    """Training plus elite-validation episodes all count: N + candidates x episodes per gen."""
+    """Training plus elite-validation episodes all count: N (+ the elite after generation 0)
+    plus candidates x validation episodes, every generation."""
     _, folder = job("algo=ga", "env=cartpole", "budget.frames=3_000", *SMALL)
     result, rows = summary(folder), table(folder / "generations.csv")
-    assert result["episodes"] == len(rows) * (20 + 3 * 2)
+    gens = len(rows)
+    assert gens >= 2 and result["episodes"] == 20 + (gens - 1) * 21 + gens * 3 * 2
     assert result["frames"] == result["env_steps"] == int(rows[-1]["env_steps"])
 
 
@@ -179,11 +181,23 @@ def test_ga_ns_runs_on_the_maze_and_grows_an_archive(job) -> None:
 
 
 @pytest.mark.slow
-def test_ga_ns_explores_the_maze_more_widely_than_ga(job) -> None:
-    """Deception: fitness-driven GA stays near the trap; GA-NS spreads its final positions."""
-    spread = {}
+def test_ga_and_ga_ns_on_the_maze(job) -> None:
+    """Both climb out of the start area on the deceptive maze (~2 min on a shared 2-core box).
+
+    Not a reproduction of GA-NS solving the maze: at 400k frames both stop near the trap
+    (return ~125 of 164 + 100 bonus); a 2M-frame GA-NS run did too.
+    """
+    best = {}
     for algo in ("ga", "ga_ns"):
         _, folder = job(f"algo={algo}", "env=hardmaze", "budget.frames=400_000", sub=algo)
-        rows = table(folder / "generations.csv")
-        spread[algo] = max(float(r["return_best"]) for r in rows)
-    assert spread["ga_ns"] >= spread["ga"] * 0.5  # GA-NS does not collapse (weak, documented)
+        best[algo] = max(float(r["return_best"]) for r in table(folder / "generations.csv"))
+    assert best["ga"] > 60 and best["ga_ns"] > 60
+
+
+def test_process_backend_run_equals_vector_run(job) -> None:
+    """The whole GA (training, elite validation, routing, caches) is backend-independent."""
+    args = ("algo=ga", "env=cartpole", "budget.frames=6_000", *SMALL)
+    vector = job(*args, sub="vector")[1]
+    process = job(*args, "algo.params.backend=process", "algo.params.workers=2", sub="proc")[1]
+    assert table(process / "generations.csv") == table(vector / "generations.csv")
+    assert len(table(vector / "generations.csv")) >= 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.__main__ import load_config
+from analysis.__main__ import load_config, main
 from analysis.load import load_results
 from analysis.pipeline import analyse
 from analysis.validate import MixedProtocolError, check_protocols, validate
@@ -97,3 +97,41 @@ def test_gradient_free_runs_load_generations(fake_root: Path) -> None:
     assert a.tables["ranking"]["algo"].iloc[0] == "ga"
     thr = a.tables["threshold"].set_index("algo")
     assert thr.loc["ga", "reached"] == "2/2" and thr.loc["ga", "min_frames"] == 2000
+
+
+def test_reports_without_usable_runs(fake_root: Path, tmp_path: Path) -> None:
+    """Only broken runs, or no runs at all: a report with the validation table, no crash."""
+    bad = write_run(fake_root)
+    (bad / "meta.json").write_text("garbage")
+    write_run(fake_root, seed=1, status="failed", error="boom")
+    assert main([str(fake_root / "exp"), "--out", str(tmp_path / "a")]) == 0
+    validation = (tmp_path / "a" / "tables" / "validation.csv").read_text()
+    assert "meta.json" in validation and "boom" in validation
+    assert main([str(tmp_path / "absent"), "--out", str(tmp_path / "b")]) == 1
+    assert (tmp_path / "b" / "index.html").exists()
+
+
+def test_atari_ram_task_joins_game_reference(fake_root: Path) -> None:
+    for algo in ("ga", "ppo", "es"):
+        write_run(
+            fake_root,
+            env="pong_ram",
+            env_id="ALE/Pong-v5",
+            family="atari_ram",
+            algo=algo,
+            returns=[-21.0, -20.7, 14.6],
+        )
+    res = load_results([fake_root / "exp"])
+    assert set(res.runs["task"]) == {"pong_ram"} and set(res.runs["game"]) == {"pong"}
+    cfg = load_config(
+        None,
+        [
+            "aggregate.reps=50",
+            "aggregate.curve_reps=10",
+            "aggregate.poi_reps=20",
+            "ranking.bootstrap_reps=5",
+        ],
+    )
+    a = analyse(res, cfg)
+    assert a.scores["score_norm"].tolist() == pytest.approx([1.0, 1.0, 1.0])  # human score
+    assert a.references["kind"].item() == "human-normalised"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,34 @@ def test_report_outputs(report: Path) -> None:
             assert (report / "figures" / f"{name}.{ext}").stat().st_size > 1000
 
 
+class _TagBalance(HTMLParser):
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.images = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "img":
+            self.images += 1
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def test_html_is_well_formed(report: Path) -> None:
+    """Runs everywhere (Chromium is optional): every tag closes in order, figures are inline."""
+    parser = _TagBalance()
+    parser.feed((report / "index.html").read_text())
+    assert not parser.errors and not parser.stack
+    assert parser.images == len(list((report / "figures").glob("*.png")))
+
+
 def test_console_script_and_weight_override(smoke_results: Path, tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("bench-report")
     proc = subprocess.run(
@@ -75,6 +104,7 @@ def test_console_script_and_weight_override(smoke_results: Path, tmp_path: Path)
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "report: " in proc.stdout and "IQM" in proc.stdout
+    assert "reward_threshold" in proc.stdout  # references and their sources printed
     weights = (tmp_path / "r" / "tables" / "ranking_weights.csv").read_text()
     assert "criterion,wall_clock,0.5" in weights
 
