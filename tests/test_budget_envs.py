@@ -71,7 +71,8 @@ def test_atari_frames_count_the_frame_skip(make_cfg):
     folder = RunFolder(run_dir_of(cfg))
     summary = json.loads(folder.summary.read_text())
     assert summary["frames"] == 4 * summary["env_steps"]
-    assert summary["frames"] >= 4000 and summary["env_steps"] < 1000 + 2
+    # SB3 ends frame budgets as bare learn() does: PPO finishes its 2 x 64-step rollout.
+    assert summary["frames"] >= 4000 and summary["env_steps"] <= 1000 + 2 * 64
     metrics = pd.read_csv(folder.metrics)
     # Eval episodes are capped at 2,000 emulator frames = 500 agent steps.
     assert metrics["eval_frames"].iloc[-1] <= 2 * 2000

@@ -95,7 +95,7 @@ def test_interrupted_sb3_run_resumes_from_its_checkpoint(tmp_path):
     assert meta["resumed_from_frames"] >= 2000
     metrics = pd.read_csv(folder.metrics)
     assert metrics["frames"].is_unique and metrics["frames"].is_monotonic_increasing
-    assert metrics["frames"].iloc[-1] == 16000
+    assert 16000 <= metrics["frames"].iloc[-1] < 16000 + 256  # DQN's train_freq chunk (rl-zoo3)
     assert (folder.path / "replay_buffer.pkl").exists() is False  # lives in checkpoints/ only
 
 
