@@ -211,7 +211,32 @@ def load_run(
     )
     if evals is not None and len(evals):
         row["last_eval_frames"] = float(evals["frames"].iloc[-1])
+        _score_within_budget(row, evals, problem)
     return row, evals, gens, problems
+
+
+def _score_within_budget(row: dict[str, Any], evals: pd.DataFrame, problem: Any) -> None:
+    """Final score = the last evaluation at or before the frame budget.
+
+    Methods stop between updates: a GA generation or a PPO rollout can run past the budget.
+    The policy a method had *within* its budget is the one evaluated last at or before it
+    (the recorder evaluates whenever an evaluation point is crossed), so every algorithm is
+    scored on the same frames. The recorded final evaluation stays in
+    ``final_eval_return_recorded`` and in the curves.
+    """
+    budget = row.get("budget_frames")
+    if budget is None or row.get("final_eval_return") is None:
+        return
+    within = evals[evals["frames"] <= float(budget)]
+    row["final_eval_return_recorded"] = row["final_eval_return"]
+    row["frames_over_budget"] = max(0.0, float(evals["frames"].iloc[-1]) - float(budget))
+    if len(within) and row["frames_over_budget"] > 0:
+        row["final_eval_return"] = float(within["eval_return_mean"].iloc[-1])
+        problem(
+            "info", "budget",
+            f"ran {row['frames_over_budget']:.0f} frames past its {budget} frame budget: "
+            f"scored by its evaluation at {within['frames'].iloc[-1]:.0f} frames",
+        )  # fmt: skip
 
 
 def _derive(runs: pd.DataFrame) -> pd.DataFrame:

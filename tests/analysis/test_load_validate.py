@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,18 @@ def test_atari_ram_task_joins_game_reference(fake_root: Path) -> None:
     a = analyse(res, cfg)
     assert a.scores["score_norm"].tolist() == pytest.approx([1.0, 1.0, 1.0])  # human score
     assert a.references["kind"].item() == "human-normalised"
+
+
+def test_run_past_its_budget_is_scored_within_it(fake_root: Path) -> None:
+    """A generation that overshoots the budget does not buy a better final score."""
+    path = write_run(fake_root, algo="ga", kind="gradient_free", returns=[10.0, 100.0, 500.0])
+    meta_path = path / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["budget_limits"]["frames"] = 1500  # evaluations at 0, 1000 and 2000 frames
+    meta_path.write_text(json.dumps(meta))
+    runs = load_results([fake_root]).runs
+    row = runs.iloc[0]
+    assert row["final_eval_return"] == 100.0 and row["final_eval_return_recorded"] == 500.0
+    assert row["frames_over_budget"] == 500
+    _, problems = _problems(fake_root)
+    assert "ran 500 frames past its 1500 frame budget" in " ".join(problems["detail"])
