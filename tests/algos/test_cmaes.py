@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import pickle
 from pathlib import Path
 
@@ -18,12 +17,10 @@ from bench.algos.csa_es import (
     log_weights,
 )
 from bench.interface import ConfigError
-from bench.recorder import Recorder
 from bench.registry import build
-from tests.algos.conftest import summary
+from tests.algos.conftest import assert_resume_equals_uninterrupted, summary, table
 
 ALGOS = ["cmaes", "sep_cmaes", "csa_es"]
-CLOCKS = {"wall_seconds", "cpu_seconds", "eval_wall_seconds"}
 
 
 def sphere(x: np.ndarray) -> np.ndarray:
@@ -109,10 +106,6 @@ def test_registered_algorithms_reject_nonsense(algo: str, bad: dict) -> None:
 
 
 # -- through the runner -------------------------------------------------------------------------
-def table(path: Path) -> list[dict[str, str]]:
-    """CSV rows without the clock columns (the only ones allowed to differ between runs)."""
-    with path.open() as handle:
-        return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
 
 
 def first_hit(folder: Path, threshold: float = 475.0) -> int | None:
@@ -151,31 +144,11 @@ def test_same_seed_same_run(job, algo: str) -> None:
 @pytest.mark.parametrize("algo", ALGOS)
 def test_resume_after_a_crash_equals_an_uninterrupted_run(job, monkeypatch, algo: str) -> None:
     """The pickled pycma object / CSA state and every RNG continue exactly after a kill."""
-    args = (f"algo={algo}", "env=cartpole", "budget=smoke", "budget.frames=6000",
-            "budget.eval_every_frames=1000", "checkpoint.every_frames=1",
-            "algo.params.network=mlp", "algo.params.hidden_sizes=[8]")  # fmt: skip
-    _, whole = job(*args, sub="whole")
-    original = Recorder.log_generation
-
-    def crash_at_fourth(self, row):
-        if len(self.generation_rows) == 3:
-            raise RuntimeError("simulated kill")
-        original(self, row)
-
-    monkeypatch.setattr(Recorder, "log_generation", crash_at_fourth)
-    with pytest.raises(RuntimeError, match="simulated kill"):
-        job(*args, sub="resumed")
-    monkeypatch.setattr(Recorder, "log_generation", original)
-
-    def no_fresh_start(self, rng):
-        raise AssertionError("resumed run started from scratch")
-
-    monkeypatch.setattr(LinearPolicyES, "_setup", no_fresh_start)
-    meta, resumed = job(*args, sub="resumed")
-    assert meta["status"] == "completed" and meta["attempts"] == 2
-    for name in ("generations.csv", "metrics.csv"):
-        assert table(resumed / name) == table(whole / name)
-    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]
+    assert_resume_equals_uninterrupted(
+        job, monkeypatch, LinearPolicyES, f"algo={algo}", "env=cartpole", "budget=smoke",
+        "budget.frames=6000", "budget.eval_every_frames=1000", "checkpoint.every_frames=1",
+        "algo.params.network=mlp", "algo.params.hidden_sizes=[8]", crash_after=3,
+    )  # fmt: skip
 
 
 def test_reward_shift_shapes_the_fitness_only(job) -> None:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from bench.algos.es import Adam, OpenAIES, OpenAIESStrategy, centered_ranks
 from bench.algos.evaluator import NoiseTable, Perturbations
 from bench.interface import ConfigError
-from bench.recorder import Recorder
 from bench.registry import build
-from tests.algos.conftest import summary
-
-CLOCKS = {"wall_seconds", "cpu_seconds", "eval_wall_seconds"}
+from tests.algos.conftest import assert_resume_equals_uninterrupted, summary, table
 
 SMALL_TABLE = NoiseTable(seed=123, size=2**20)  # 4 MB: enough for the test problems
 
@@ -111,10 +105,6 @@ def test_registered_es_rejects_nonsense(bad: dict) -> None:
 SMALL_NOISE = "algo.params.noise_table_size=1000000"  # 4 MB instead of 100 MB for tests
 
 
-def table(path: Path) -> list[dict[str, str]]:
-    """CSV rows without the clock columns (the only ones allowed to differ between runs)."""
-    with path.open() as handle:
-        return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
 
 
 def test_es_solves_cartpole_within_100k_frames(job) -> None:
@@ -159,30 +149,11 @@ def test_es_same_seed_same_run(job) -> None:
 
 def test_es_resume_after_a_crash_equals_an_uninterrupted_run(job, monkeypatch) -> None:
     """theta, Adam moments, observation statistics and the RNG all continue exactly."""
-    args = ("algo=es", "env=cartpole", "budget=smoke", "budget.frames=8000",
-            "budget.eval_every_frames=1000", "checkpoint.every_frames=1", SMALL_NOISE)  # fmt: skip
-    _, whole = job(*args, sub="whole")
-    original = Recorder.log_generation
-
-    def crash_at_third(self, row):
-        if len(self.generation_rows) == 2:
-            raise RuntimeError("simulated kill")
-        original(self, row)
-
-    monkeypatch.setattr(Recorder, "log_generation", crash_at_third)
-    with pytest.raises(RuntimeError, match="simulated kill"):
-        job(*args, sub="resumed")
-    monkeypatch.setattr(Recorder, "log_generation", original)
-
-    def no_fresh_start(self, rng):
-        raise AssertionError("resumed run started from scratch")
-
-    monkeypatch.setattr(OpenAIES, "_setup", no_fresh_start)
-    meta, resumed = job(*args, sub="resumed")
-    assert meta["status"] == "completed" and meta["attempts"] == 2
-    for name in ("generations.csv", "metrics.csv"):
-        assert table(resumed / name) == table(whole / name)
-    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]
+    assert_resume_equals_uninterrupted(
+        job, monkeypatch, OpenAIES, "algo=es", "env=cartpole", "budget=smoke",
+        "budget.frames=8000", "budget.eval_every_frames=1000", "checkpoint.every_frames=1",
+        SMALL_NOISE,
+    )  # fmt: skip
 
 
 def test_es_process_backend_gives_the_vector_backend_run(job) -> None:
