@@ -40,6 +40,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
     cells = [[fmt(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+
     def line(vals: Sequence[str]) -> str:
         return "| " + " | ".join(v.ljust(w) for v, w in zip(vals, widths, strict=True)) + " |"
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import parser, table, write  # noqa: E402
+from common import parser, table, write
 
 BENCH = str(Path(sys.executable).with_name("bench"))
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -146,6 +146,7 @@ class PolicyNet(nn.Module):
                 b = offset + w if module.bias is not None else None
                 self._layers.append((offset, (module.out_features, module.in_features), b))
                 offset += w + (module.out_features if module.bias is not None else 0)
+        self._init_scale: np.ndarray | None = None
         self._view_key: tuple | None = None
         self._views: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         self._view_owner: torch.Tensor | None = None  # keeps the viewed storage alive
@@ -154,7 +155,12 @@ class PolicyNet(nn.Module):
         high = torch.tensor(spec.action_high, dtype=torch.float32)
         finite = bool(torch.isfinite(low).all() & torch.isfinite(high).all())
         self._bounded = bool(spec.action_low) and finite
-        self._mid, self._half = (high + low) / 2, (high - low) / 2
+        # Buffers, not attributes: ``net.to("cuda")`` moves them with the weights (no per-step
+        # ``.to(device)``); non-persistent, so state dicts and parameter vectors are unchanged.
+        self._mid: torch.Tensor
+        self._half: torch.Tensor
+        self.register_buffer("_mid", (high + low) / 2, persistent=False)
+        self.register_buffer("_half", (high - low) / 2, persistent=False)
 
     # -- flat parameters -----------------------------------------------------------------------
     def get_flat(self) -> torch.Tensor:
@@ -183,8 +189,11 @@ class PolicyNet(nn.Module):
 
     def init_params(self, seed: int) -> np.ndarray:
         """Deterministic initial genome for ``seed`` (float32, shape (P,))."""
+        if self._init_scale is None:  # 4M entries for the Deep GA net: built once, not per genome
+            self._init_scale = self.init_scale()
         noise = np.random.default_rng(seed).standard_normal(self.num_params, dtype=np.float32)
-        return noise * self.init_scale()
+        noise *= self._init_scale  # in place: the same float32 products as ``noise * scale``
+        return noise
 
     # -- acting -------------------------------------------------------------------------------
     def preprocess(self, obs: torch.Tensor) -> torch.Tensor:
@@ -200,7 +209,7 @@ class PolicyNet(nn.Module):
         if self.spec.discrete:
             return out.argmax(dim=-1)
         if self._bounded:
-            return self._mid.to(out.device) + self._half.to(out.device) * torch.tanh(out)
+            return self._mid + self._half * torch.tanh(out)
         return out
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,7 @@ from bench.algos.evaluator import (
     ObsStats,
     PopulationResult,
     RolloutOptions,
+    default_max_envs,
     make_evaluator,
 )
 from bench.algos.networks import NETWORKS, NetSpec, NetworkPolicy, PolicyNet
@@ -87,8 +88,8 @@ class PopulationMethod(Algorithm):
         episodes_per_eval: training episodes per genome per generation.
         max_episode_steps: extra training episode cap in agent steps (Deep GA Atari: 5000).
         backend: ``vector`` | ``process`` | ``ray``; workers: process/ray worker count.
-        max_envs: env slots per worker run in lock-step (None: 256 for dense nets, which
-            amortises the batched forward, 16 for CNNs, whose genomes take 4-16 MB each).
+        max_envs: env slots per worker run in lock-step (None: ``default_max_envs``: 16-256
+            for dense nets by size, 16 for CNNs, whose genomes take 4-16 MB each).
         ray_address: an existing Ray cluster (None: a local one).
         obs_norm: running observation normalisation.
         allow_linear_on_pixels: permit a linear policy on image observations.
@@ -235,7 +236,12 @@ class PopulationMethod(Algorithm):
         )  # fmt: skip
         self.net = self.net_spec.build()
         self.norm = RunningObsNorm(self.net_spec.obs_shape) if self.obs_norm else None
-        slots = self.max_envs or (256 if self.network in ("linear", "mlp") else 16)
+        if str(ctx.device).startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():  # fail here, not in every worker's first call
+                raise ConfigError(f"device={ctx.device} but torch sees no CUDA device")
+        slots = self.max_envs or default_max_envs(self.net.dense, self.net.num_params)
         options = RolloutOptions(
             int(slots), self.max_episode_steps, self.behaviour_for(spec), ctx.device,
             cache_genomes=self.genomes_to_cache(),
