@@ -44,6 +44,28 @@ def _register_ale() -> None:
         _registered_ale = True
 
 
+class SeedWithoutReload(gym.Wrapper):
+    """Seeded Atari resets without reloading the ROM.
+
+    ale-py reloads the ROM on every ``reset(seed=...)`` (~70 ms, the cost of ~400 RAM-env
+    steps) so that ALE's own RNG restarts; that RNG only drives sticky actions. Without sticky
+    actions the emulator is deterministic, so setting the same seeds (``seed_game``) without
+    the reload gives the same episode, and population evaluation, which seeds every episode,
+    stops paying for ROM loads. Only used when ``repeat_action_probability`` is 0.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._loaded = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None and self._loaded:
+            self.env.unwrapped.seed_game(seed)
+            return self.env.reset(options=options)
+        self._loaded = True
+        return self.env.reset(seed=seed, options=options)
+
+
 @dataclass(frozen=True)
 class EvalProtocol:
     """How a policy is scored; its ``id`` is stored with every evaluation number.
@@ -188,12 +210,16 @@ class EnvFactory:
         }
         if spec.family == "atari_ram":
             env = gym.make(spec.id, obs_type="ram", frameskip=ATARI_FRAME_SKIP, **kwargs)
+            if kwargs["repeat_action_probability"] == 0:
+                env = SeedWithoutReload(env)
             if noop_max:
                 env = NoopResetEnv(env, noop_max=noop_max)
         else:
             from gymnasium.wrappers import AtariPreprocessing
 
             env = gym.make(spec.id, frameskip=1, **kwargs)
+            if kwargs["repeat_action_probability"] == 0:
+                env = SeedWithoutReload(env)
             env = AtariPreprocessing(
                 env,
                 noop_max=noop_max,

@@ -111,3 +111,31 @@ def test_eval_protocol_sets_sticky_actions_and_cap():
 def test_bad_eval_protocol_is_refused(bad):
     with pytest.raises(ValueError, match="eval"):
         EvalProtocol(**bad)
+
+
+@pytest.mark.parametrize("name", ["pong_ram", "pong"])
+def test_seeded_atari_reset_without_rom_reload_gives_the_same_episode(name):
+    """An episode depends only on its seed, whatever ran before, and matches a fresh env."""
+    family = "atari_ram" if name.endswith("_ram") else "atari"
+    factory = EnvFactory(EnvSpec(name, "ALE/Pong-v5", family))
+    actions = np.random.default_rng(0).integers(0, 6, size=300)
+
+    def episode(env: gym.Env, seed: int) -> list[float]:
+        obs, _ = env.reset(seed=seed)
+        trace = [float(np.asarray(obs, dtype=np.float64).sum())]
+        for action in actions:
+            obs, reward, terminated, truncated, _ = env.step(int(action))
+            trace.append(float(np.asarray(obs, dtype=np.float64).sum()) + float(reward))
+            if terminated or truncated:
+                break
+        return trace
+
+    reused = factory.make(seed=0, train=True, atari_training_wrappers=False)
+    loads = []
+    original_load = reused.unwrapped.load_game
+    reused.unwrapped.load_game = lambda: (loads.append(1), original_load())[1]
+    first, other, again = episode(reused, 11), episode(reused, 12), episode(reused, 11)
+    fresh = episode(factory.make(seed=0, train=True, atari_training_wrappers=False), 11)
+    assert first == again == fresh
+    assert first != other
+    assert loads == []  # seeded resets reused the loaded ROM
