@@ -24,14 +24,22 @@ _mujoco_warnings_routed = False
 
 
 def _route_mujoco_warnings() -> None:
-    """MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory."""
+    """MuJoCo's default handler appends every warning to MUJOCO_LOG.TXT in the working directory;
+    route them to logging instead, each distinct message once per process."""
     global _mujoco_warnings_routed
     if not _mujoco_warnings_routed:
         import logging
 
         import mujoco
 
-        mujoco.set_mju_user_warning(logging.getLogger("mujoco").warning)
+        seen: set[str] = set()
+
+        def warn_once(message: str) -> None:  # gymnasium's own XML triggers one per env made
+            if message not in seen:
+                seen.add(message)
+                logging.getLogger("mujoco").warning(message)
+
+        mujoco.set_mju_user_warning(warn_once)
         _mujoco_warnings_routed = True
 
 
