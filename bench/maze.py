@@ -7,10 +7,23 @@ inputs. Two continuous actions in [-1, 1]: turn rate and forward speed (velociti
 the original's accelerations; a simplification). The reward is potential-based: each step pays
 the decrease in distance to the goal, so the return is ``start distance - final distance``
 (plus a bonus for reaching it): exactly the deceptive fitness, which leads into the dead end
-near the goal. ``info`` carries the position ``x``, ``y`` for novelty search.
+near the goal. ``info`` carries the position ``x``, ``y`` (for novelty search), ``distance`` to
+the goal and ``reached_goal`` (within ``GOAL_RADIUS``; the episode then terminates).
 
-Wall layout: RECALLED from Lehman's ``hard_maze.txt`` (NEAT novelty-search code), not checked
-against the original file.
+Coordinates are screen-like (y grows downwards): the start (36, 184) is bottom left, the goal
+(31, 20) top left. Going straight for the goal ends in the dead end under the wall
+(4, 49)-(57, 53) (distance ~40, return ~124: the deceptive trap); the way round goes right
+through the gap at (108, 164), up the diagonal corridor, over the top and into the goal's
+pocket through the gap at (133, 30) (~480 units of path; 400 steps x 3 units per step).
+
+Provenance. CODE (read in Joel Lehman's jal278/mazerobot-python, ``hard_maze.txt`` and
+``maze.h``): the 13 wall segments, start (36, 184), heading 0, goal (31, 20), robot radius 8,
+rangefinder angles and range 100, speed cap 3 per step, a blocked move leaves the robot where it
+was. OURS (differs from that code): velocity control with turns up to 15 degrees per step (the
+code changes speed and angular velocity by at most 0.2 per step, turning at most 3 degrees per
+step; its commented-out original adds accelerations); radars as four 90-degree quadrants
+centred on front / +90 / back / -90 at any range (that fork fires them only within 20 units);
+goal radius 5 (the code's comment says 5 units; that fork uses 20).
 """
 
 from __future__ import annotations
@@ -74,12 +87,14 @@ class HardMazeEnv(gym.Env):
         ranges = _ray_distances(self.pos, self.heading) / RANGE
         to_goal = self.goal - self.pos
         rel = (np.arctan2(to_goal[1], to_goal[0]) - self.heading) % (2 * np.pi)
-        radar = np.zeros(4)  # quadrants: front, left, back, right
+        radar = np.zeros(4)  # quadrants centred on 0, +90, 180, -90 degrees (as SENSOR_ANGLES)
         radar[int(((rel + np.pi / 4) % (2 * np.pi)) // (np.pi / 2))] = 1.0
         return np.concatenate([ranges, radar, [1.0]]).astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
-        return {"x": float(self.pos[0]), "y": float(self.pos[1]), "distance": self._distance()}
+        distance = self._distance()
+        return {"x": float(self.pos[0]), "y": float(self.pos[1]), "distance": distance,
+                "reached_goal": distance < GOAL_RADIUS}  # fmt: skip
 
     def _distance(self) -> float:
         return float(np.hypot(*(self.goal - self.pos)))

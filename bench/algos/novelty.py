@@ -8,7 +8,13 @@ archive; each genome joins the archive with probability ``archive_prob``. Descri
 pluggable (:data:`bench.algos.evaluator.BEHAVIOURS`): by default the final x-y position for
 MuJoCo and the Hard Maze, the RAM for Atari (as NS-ES, Conti et al. 2018), the final
 observation otherwise. The elite (the reported policy) is still chosen by return, so a run is
-scored on the task.
+scored on the task, and it is carried into the next population; but the parents are the top T
+by novelty alone (the plain GA swaps the elite in for the T-th parent: here that would breed a
+return-driven lineage every generation and pull the search back to the deceptive trap).
+
+Generation rows add ``novelty_mean``, ``archive_size`` and, with the ``xy`` descriptor,
+``behaviour_cells``: how many 10 x 10 cells the behaviours seen so far (population and archive)
+fall in, a cheap measure of how much of a maze the search has covered.
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ class NoveltySearchGA(DeepGA):
         self.novelty_k, self.archive_prob = int(novelty_k), float(archive_prob)
         self.behaviour_name = behaviour
         self.archive = np.zeros((0, 0), np.float32)
+        self._ranked: list[tuple] = []
+        self._cells: set[tuple[int, ...]] = set()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {
@@ -97,18 +105,25 @@ class NoveltySearchGA(DeepGA):
         scores = novelty(points, np.concatenate([points, archive]), self.novelty_k)
         added = rng.random(len(points)) < self.archive_prob
         self.archive = np.concatenate([archive, points[added]])
+        order = np.argsort(-scores, kind="stable")
+        self._ranked = [self.population[i] for i in order]
         self._last = {"novelty_mean": float(scores.mean()), "archive_size": len(self.archive)}
+        if points.shape[1] == 2:  # x-y: coverage in 10 x 10 cells
+            self._cells.update(map(tuple, np.floor(points / 10.0).astype(int).tolist()))
+            self._last["behaviour_cells"] = len(self._cells)
         return scores
 
     def _tell(
         self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
     ) -> dict[str, Any]:
         row = super()._tell(batch, result, rng)
+        self.parents = self._ranked[: self.truncation]  # by novelty only, no elite swapped in
         return {**row, **self._last}
 
     def _state_dict(self) -> dict[str, Any]:
-        return {**super()._state_dict(), "archive": self.archive}
+        return {**super()._state_dict(), "archive": self.archive, "cells": sorted(self._cells)}
 
     def _load_state_dict(self, state: Mapping[str, Any]) -> None:
         super()._load_state_dict(state)
         self.archive = np.asarray(state["archive"], np.float32)
+        self._cells = {tuple(c) for c in state.get("cells", [])}
