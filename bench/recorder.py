@@ -80,6 +80,7 @@ class Recorder:
         self.eval_frames = 0
         self.eval_wall_seconds = 0.0
         self._train_returns: list[float] = []
+        self._next_progress = 0.0
 
     # -- called by algorithms -------------------------------------------------------------
     def log_train_episodes(self, returns: Sequence[float]) -> None:
@@ -106,7 +107,11 @@ class Recorder:
     def maybe_evaluate(self, policy: Policy) -> EvalResult | None:
         """Evaluate if an evaluation point was crossed; update progress either way."""
         result = self.evaluate(policy) if self.due() else None
-        if self.progress is not None:
+        # Called every env step by SB3 runs: refresh progress a few times a second, not per step.
+        if self.progress is not None and (
+            result is not None or time.monotonic() >= self._next_progress
+        ):
+            self._next_progress = time.monotonic() + 0.25
             last = self.rows[-1]["eval_return_mean"] if self.rows else None
             self.progress.update(self.budget.frames, last, self.budget.wall_seconds())
         return result

@@ -100,14 +100,11 @@ class _HarnessCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         ctx = self.ctx
-        dones = self.locals.get("dones")
+        # Every training env is Monitor-wrapped: an "episode" entry marks each finished episode.
         finished = [
             info["episode"]["r"] for info in self.locals.get("infos", ()) if "episode" in info
         ]
-        ctx.budget.charge(
-            self.model.num_timesteps - self._charged,
-            episodes=int(np.sum(dones)) if dones is not None else 0,
-        )
+        ctx.budget.charge(self.model.num_timesteps - self._charged, episodes=len(finished))
         self._charged = self.model.num_timesteps
         if finished:
             ctx.recorder.log_train_episodes(finished)
