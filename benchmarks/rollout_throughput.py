@@ -149,6 +149,8 @@ def record_env_calls(ev: Any, batch: DenseGenomes, seeds: np.ndarray) -> list[tu
 def replay_seconds_per_step(factory: EnvFactory, slots: int, log: list[tuple]) -> float:
     """(a'): the same env calls as the harness made (same actions, same resets), nothing else."""
     envs = [factory.make(None, train=True, atari_training_wrappers=False) for _ in range(slots)]
+    for env in envs:  # untimed, as in (a): an env's first seeded reset loads the Atari ROM
+        env.reset(seed=0)
     steps = sum(1 for _, action, _ in log if action is not None)
     start = CLOCK()
     for s, action, seed in log:
