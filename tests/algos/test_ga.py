@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,19 +10,11 @@ from bench.algos.ga import DeepGA, RandomSearch
 from bench.algos.novelty import NoveltySearchGA, novelty
 from bench.envs import EnvSpec
 from bench.interface import ConfigError
-from bench.recorder import Recorder
-from tests.algos.conftest import net_spec, summary
+from tests.algos.conftest import assert_resume_equals_uninterrupted, net_spec, summary, table
 
 CARTPOLE = EnvSpec("cartpole", "CartPole-v1", "classic")
-CLOCKS = {"wall_seconds", "cpu_seconds", "eval_wall_seconds"}
 SMALL = ["algo.params.population_size=20", "algo.params.elite_candidates=3",
          "algo.params.elite_eval_episodes=2"]  # fmt: skip
-
-
-def table(path: Path) -> list[dict[str, str]]:
-    """CSV rows without the clock columns (the only ones allowed to differ between runs)."""
-    with path.open() as handle:
-        return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
 
 
 def test_seed_chain_rebuild_is_bit_identical(cartpole) -> None:
@@ -137,30 +126,10 @@ def test_same_seed_same_run(job) -> None:
 
 @pytest.mark.parametrize("algo", ["ga", "ga_ns"])
 def test_resume_after_a_crash_equals_an_uninterrupted_run(job, monkeypatch, algo) -> None:
-    args = (f"algo={algo}", "env=cartpole", "budget.frames=12_000",
-            "budget.eval_every_frames=2_000", "checkpoint.every_frames=1", *SMALL)  # fmt: skip
-    _, whole = job(*args, sub="whole")
-    original = Recorder.log_generation
-
-    def crash_at_third(self, row):
-        if len(self.generation_rows) == 2:
-            raise RuntimeError("simulated kill")
-        original(self, row)
-
-    monkeypatch.setattr(Recorder, "log_generation", crash_at_third)
-    with pytest.raises(RuntimeError, match="simulated kill"):
-        job(*args, sub="resumed")
-    monkeypatch.setattr(Recorder, "log_generation", original)
-
-    def no_fresh_start(self, rng):
-        raise AssertionError("resumed run started from scratch")
-
-    monkeypatch.setattr(DeepGA, "_setup", no_fresh_start)
-    meta, resumed = job(*args, sub="resumed")
-    assert meta["status"] == "completed" and meta["attempts"] == 2
-    for name in ("generations.csv", "metrics.csv"):
-        assert table(resumed / name) == table(whole / name)
-    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]
+    assert_resume_equals_uninterrupted(
+        job, monkeypatch, DeepGA, f"algo={algo}", "env=cartpole", "budget.frames=12_000",
+        "budget.eval_every_frames=2_000", "checkpoint.every_frames=1", *SMALL,
+    )  # fmt: skip
 
 
 def test_novelty_is_mean_distance_to_k_nearest() -> None:
