@@ -47,11 +47,8 @@ def test_every_algo_config_builds(algo, env):
 
 @pytest.mark.parametrize("suite", SUITES)
 def test_every_suite_sets_a_sweep(suite):
-    cfg = compose_config([f"suite={suite}"])
+    cfg = compose_config([f"suite={suite}"])  # compose() drops the hydra node: see next test
     assert cfg.experiment == suite
-    swept_envs = cfg.hydra.sweeper.params.env.split(",") if "hydra" in cfg else None
-    if swept_envs is not None:
-        assert set(swept_envs) <= set(ENV_NAMES)
 
 
 def test_suites_name_only_existing_envs():
