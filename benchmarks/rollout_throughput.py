@@ -76,8 +76,9 @@ def cases(tiny: bool) -> list[Case]:
             Case("pong/nature_cnn", pong, "nature_cnn", genomes=2, slots=2, cap=10),
             Case("pong/large_cnn", pong, "large_cnn", genomes=2, slots=2, cap=5),
         ]
-    # Slots as a run would use them (``default_max_envs``: 256 for the linear nets, 32 for the
-    # 64-64 MLP, 16 for CNNs); ``--slots`` overrides them for a sweep.
+    # Slots as a run would use them (``default_max_envs``, sized to the cache: here 256 for
+    # CartPole linear, 64 for Pong RAM linear, 32 for the 64-64 MLP, 16 for CNNs); ``--slots``
+    # overrides them for a sweep.
     return [
         Case("cartpole/linear", cartpole, "linear", genomes=2048, slots=0),
         Case("halfcheetah/mlp64-64", cheetah, "mlp", genomes=256, slots=0, cap=200),

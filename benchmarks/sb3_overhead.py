@@ -84,13 +84,16 @@ def main() -> None:
                 bare_s.append(bare(cfg, steps))
                 harness_s.append(harness(cfg))
             b, h = sorted(bare_s)[len(bare_s) // 2], sorted(harness_s)[len(harness_s) // 2]
+            # Run-to-run spread of the bare side: an overhead inside it is not resolved.
+            spread = 100 * (max(bare_s) - min(bare_s)) / b
             rows.append({
                 "algo": algo, "env": env, "steps": steps,
                 "bare_steps_per_s": steps / b, "harness_steps_per_s": steps / h,
                 "harness_over_bare": b / h, "overhead_pct": 100 * (h / b - 1),
+                "bare_spread_pct": spread, "bare_s": bare_s, "harness_s": harness_s,
             })  # fmt: skip
     print(table(rows, ["algo", "env", "steps", "bare_steps_per_s", "harness_steps_per_s",
-                       "harness_over_bare", "overhead_pct"]))  # fmt: skip
+                       "harness_over_bare", "overhead_pct", "bare_spread_pct"]))  # fmt: skip
     write("sb3_overhead", rows, args.out, target="overhead_pct <= 3")
 
 
