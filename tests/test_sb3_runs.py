@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pandas as pd
 import pytest
@@ -20,7 +21,9 @@ ENV_FOR = {name: "cartpole" if "continuous" not in algo_class(name).action_kinds
 
 
 @pytest.mark.parametrize("algo", SB3_ALGOS)
-def test_sb3_algorithm_writes_complete_records(make_cfg, algo):
+def test_sb3_algorithm_writes_complete_records(make_cfg, algo, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     # Off-policy continuous methods do a gradient step per frame: fewer frames keep it quick.
     frames = 600 if algo in ("sac", "td3", "ddpg") else 2000
     cfg = make_cfg(f"algo={algo}", f"env={ENV_FOR[algo]}", f"budget.frames={frames}")
@@ -50,6 +53,8 @@ def test_sb3_algorithm_writes_complete_records(make_cfg, algo):
     assert meta["machine"]["torch_threads"] >= 1 and meta["versions"]["stable-baselines3"]
     assert (folder.path / "config.yaml").exists()
     assert not folder.checkpoints.exists()  # removed on completion
+    # SB3 would leave an empty SB3-<date> folder in the system temp folder per learn() call.
+    assert not list((tmp_path / "tmp").glob("SB3-*"))
 
 
 def test_ppo_learns_cartpole(make_cfg):

@@ -19,6 +19,7 @@ import sb3_contrib
 import stable_baselines3 as sb3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.utils import LinearSchedule
@@ -232,6 +233,9 @@ class SB3Algorithm(Algorithm):
             )  # fmt: skip
         else:
             model, venv = restored
+        # Without a logger of its own, every learn() makes an empty SB3-<date> folder in the
+        # system temp folder (verbose=0 still configures one); the harness records metrics itself.
+        model.set_logger(Logger(folder=None, output_formats=[]))
         self._policy_size = acting_parameters(model)
         policy = NormalizedPolicy(model, venv) if isinstance(venv, VecNormalize) else model
         ctx.recorder.maybe_evaluate(policy)  # the initial policy, at frame 0
