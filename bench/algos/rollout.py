@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import bench.maze  # noqa: F401  (registers bench/HardMaze-v0 in every worker)
+from bench.algos.batched_rollout import run_batched
 from bench.algos.genomes import GenomeBatch, GenomeStore
 from bench.algos.networks import NetSpec, normalise_obs
 from bench.envs import EnvFactory
@@ -194,6 +195,10 @@ class RolloutWorker:
         lengths = np.zeros((k_count, e_count), dtype=np.int64)
         if k_count == 0:
             return PopulationResult(returns, lengths, 0, 0)
+        self._slots(1)  # one env at least, to ask whether it has a batched simulator
+        make_robots = getattr(self.envs[0].unwrapped, "make_robots", None)
+        if make_robots is not None:  # a batched simulator: all slots in one step
+            return self._run_batched(make_robots, batch, seeds, obs_norm, collect_obs, cpu0)
         behaviour = BEHAVIOURS[self.options.behaviour] if self.options.behaviour else None
         descriptors: list[list[Any]] = [[None] * e_count for _ in range(k_count)]
         cap = self.options.max_episode_steps or 2**62
@@ -288,6 +293,32 @@ class RolloutWorker:
         remote = time.process_time() - cpu0
         return PopulationResult(
             returns, lengths, int(lengths.sum()), k_count * e_count, remote, desc, obs_stats
+        )
+
+    def _run_batched(
+        self,
+        make_robots: Callable[[int], Any],
+        batch: GenomeBatch,
+        seeds: np.ndarray,
+        obs_norm: tuple[np.ndarray, np.ndarray] | None,
+        collect_obs: bool,
+        cpu0: float,
+    ) -> PopulationResult:
+        env_limit = self.envs[0].spec.max_episode_steps if self.envs[0].spec else None
+        limit = min(self.options.max_episode_steps or 2**62, env_limit or 2**62)
+        grad = torch.is_grad_enabled()
+        torch.set_grad_enabled(False)
+        try:
+            returns, lengths, desc, stats = run_batched(
+                self, make_robots, batch, seeds, limit, obs_norm, collect_obs
+            )
+        finally:
+            torch.set_grad_enabled(grad)
+        batch.end(self.store, returns.mean(axis=1))
+        obs_stats = ObsStats(*stats) if stats is not None else None
+        remote = time.process_time() - cpu0
+        return PopulationResult(
+            returns, lengths, int(lengths.sum()), returns.size, remote, desc, obs_stats
         )
 
     def close(self) -> None:

@@ -105,8 +105,6 @@ def test_registered_es_rejects_nonsense(bad: dict) -> None:
 SMALL_NOISE = "algo.params.noise_table_size=1000000"  # 4 MB instead of 100 MB for tests
 
 
-
-
 def test_es_solves_cartpole_within_100k_frames(job) -> None:
     """configs/algo/es.yaml classic: MLP 16-16, 40 genomes (20 mirrored pairs), the paper's
     sigma and L2, Adam stepsize 0.05: 475 within 100k frames (first hit ~20k for seed 0; seeds

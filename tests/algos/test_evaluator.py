@@ -130,6 +130,36 @@ def test_maze_behaviour_is_the_final_position() -> None:
     assert np.all((result.descriptors >= 0) & (result.descriptors <= 210))
 
 
+@pytest.mark.parametrize("control", ["velocity", "acceleration"])
+def test_batched_maze_equals_per_env_rollouts(control: str, monkeypatch) -> None:
+    """The maze's batched simulator (all slots in one numpy step) against the worker's
+    per-env path (one gym env per slot): identical returns, lengths, final positions and
+    observation statistics. The goal is moved next to the start so some episodes end early on
+    reaching it; 4 slots for 12 episodes make 3 chunks; a 150-step cap truncates the rest."""
+    from bench.envs import EnvFactory, EnvSpec
+    from bench.maze import HardMazeEnv
+
+    kwargs = {"control": control, "goal": (75.0, 184.0)}
+    maze = EnvFactory(EnvSpec("hardmaze", "bench.maze:bench/HardMaze-v0", "maze", kwargs))
+    spec = net_spec(maze, "mlp", hidden=(8,))
+    batch = SeedChains([(i,) if i % 2 else (i, (50 + i, 2.0)) for i in range(6)])
+    seeds = np.zeros((6, 2), dtype=np.int64)
+    options = RolloutOptions(max_envs=4, behaviour="xy", max_episode_steps=150)
+    results = []
+    for batched in (True, False):
+        if not batched:
+            monkeypatch.delattr(HardMazeEnv, "make_robots")
+        with make_evaluator("vector", maze, spec, options) as ev:
+            results.append(ev.evaluate(batch, seeds, collect_obs=True))
+    fast, slow = results
+    assert 0 < (slow.lengths < 150).sum() < 12  # some reached the goal, some did not
+    assert np.array_equal(fast.returns, slow.returns)
+    assert np.array_equal(fast.lengths, slow.lengths) and fast.steps == slow.steps
+    assert np.array_equal(fast.descriptors, slow.descriptors)
+    assert fast.obs_stats.count == slow.obs_stats.count
+    assert np.allclose(fast.obs_stats.total, slow.obs_stats.total)
+
+
 def test_children_are_routed_to_the_worker_caching_their_parent() -> None:
     parents = [(1,), (2,), (3,)]
     owners = {parents[0]: 1, parents[1]: 0, parents[2]: 1}

@@ -1,0 +1,100 @@
+"""Population rollouts on a batched simulator: one numpy step for every robot of a slot table.
+
+An env whose ``unwrapped`` has ``make_robots(n)`` (the Hard Maze, :class:`bench.maze.MazeRobots`)
+is stepped here instead of as ``n`` gym envs: per agent step one batched forward and ONE
+simulator step for all live episodes, instead of ``n`` Python-level ``env.step`` calls. The
+simulator is the same code the gym env wraps, so each episode's return, length and behaviour are
+identical to the per-env path (tests/algos/test_evaluator.py checks it); only the time differs.
+
+The simulator contract (duck-typed): ``reset()`` puts every robot at the start; ``observe()`` ->
+(n, obs_dim) float32; ``step(actions (n, act_dim))`` -> (reward (n,), terminated (n,)); ``pos``
+(n, 2) for the ``xy`` behaviour. The env's own time limit (its gym spec) truncates episodes,
+as ``TimeLimit`` does on the per-env path; gym wrappers are otherwise not applied, so the
+``make_robots`` env must need none (the factory adds none outside Atari).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from bench.algos.networks import normalise_obs
+
+if TYPE_CHECKING:
+    from bench.algos.genomes import GenomeBatch
+    from bench.algos.rollout import RolloutWorker
+
+ROBOT_BEHAVIOURS: dict[str, Callable[[Any, np.ndarray], np.ndarray]] = {
+    "xy": lambda robots, obs: robots.pos,
+    "final_obs": lambda robots, obs: obs,
+}
+
+
+def run_batched(
+    worker: RolloutWorker,
+    robots_for: Callable[[int], Any],
+    batch: GenomeBatch,
+    seeds: np.ndarray,
+    time_limit: int,
+    obs_norm: tuple[np.ndarray, np.ndarray] | None,
+    collect_obs: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any] | None]:
+    """Episodes ``(k, e)`` in chunks of ``max_envs``, each chunk in lock-step to its end.
+
+    The maze is deterministic, so ``seeds`` only fix the job count. Returns (returns, lengths,
+    descriptors or None, [count, sum, sum of squares] of observations or None).
+    """
+    k_count, e_count = seeds.shape
+    returns = np.zeros((k_count, e_count))
+    lengths = np.zeros((k_count, e_count), dtype=np.int64)
+    name = worker.options.behaviour
+    if name is not None and name not in ROBOT_BEHAVIOURS:
+        raise ValueError(f"behaviour '{name}' is not available on a batched simulator")
+    descriptors: np.ndarray | None = None
+    stats: list[Any] | None = None
+    jobs = [(k, e) for k in range(k_count) for e in range(e_count)]
+    size = min(worker.options.max_envs, len(jobs))
+    params = torch.zeros(size, worker.net.num_params, device=worker.options.device)
+    robots = robots_for(size)
+    for first in range(0, len(jobs), size):
+        chunk = jobs[first : first + size]
+        m = len(chunk)
+        genomes: dict[int, np.ndarray] = {}
+        for row, (k, _) in enumerate(chunk):
+            if k not in genomes:
+                genomes[k] = batch.materialise(k, worker.store)
+            params[row].copy_(torch.from_numpy(genomes[k]))
+        robots.reset()
+        obs = robots.observe()
+        alive = np.zeros(size, dtype=bool)
+        alive[:m] = True
+        total, steps = np.zeros(size), np.zeros(size, dtype=np.int64)
+        while alive.any():
+            if collect_obs:
+                seen = obs[alive].astype(np.float64)
+                if stats is None:
+                    stats = [0.0, np.zeros(seen.shape[1:]), np.zeros(seen.shape[1:])]
+                stats[0] += len(seen)
+                stats[1] += seen.sum(0)
+                stats[2] += (seen * seen).sum(0)
+            x = torch.from_numpy(normalise_obs(obs, *obs_norm) if obs_norm is not None else obs)
+            actions = worker.net.population_act(params, x.to(params.device)).cpu().numpy()
+            reward, terminated = robots.step(actions)
+            total[alive] += reward[alive]
+            steps[alive] += 1
+            obs = robots.observe()
+            ended = alive & (terminated | (steps >= time_limit))
+            for row in np.flatnonzero(ended):
+                k, e = chunk[row]
+                returns[k, e], lengths[k, e] = total[row], steps[row]
+            if name is not None and ended.any():
+                value = ROBOT_BEHAVIOURS[name](robots, obs)
+                if descriptors is None:
+                    descriptors = np.zeros((k_count, e_count, value.shape[1]), np.float32)
+                for row in np.flatnonzero(ended):
+                    descriptors[chunk[row]] = value[row]
+            alive &= ~ended
+    return returns, lengths, descriptors, stats
