@@ -3,8 +3,11 @@
 Registered on import as ``bench/HardMaze-v0`` (400 steps). A circular robot (radius 8) senses
 six rangefinders (-90, -45, 0, 45, 90, 180 degrees from its heading, range 100, scaled to
 [0, 1]), four pie-slice radars that fire when the goal lies in their quadrant, and a bias: 11
-inputs. Two continuous actions in [-1, 1]: turn rate and forward speed (velocities here, not
-the original's accelerations; a simplification). The reward is potential-based: each step pays
+inputs. Two continuous actions in [-1, 1] that accelerate the robot (``control="acceleration"``,
+the default, as the original): turn rate += 0.5 degrees x a0 (at most 3 degrees per step), speed
++= 0.5 x a1 (at most 3 units per step); it moves along its heading, then turns.
+``control="velocity"`` (ours, simpler) sets turn rate (up to 15 degrees) and speed directly,
+turning first. The reward is potential-based: each step pays
 the decrease in distance to the goal, so the return is ``start distance - final distance``
 (plus a bonus for reaching it): exactly the deceptive fitness, which leads into the dead end
 near the goal. ``info`` carries the position ``x``, ``y`` (for novelty search), ``distance`` to
@@ -19,11 +22,12 @@ pocket through the gap at (133, 30) (~480 units of path; 400 steps x 3 units per
 Provenance. CODE (read in Joel Lehman's jal278/mazerobot-python, ``hard_maze.txt`` and
 ``maze.h``): the 13 wall segments, start (36, 184), heading 0, goal (31, 20), robot radius 8,
 rangefinder angles and range 100, speed cap 3 per step, a blocked move leaves the robot where it
-was. OURS (differs from that code): velocity control with turns up to 15 degrees per step (the
-code changes speed and angular velocity by at most 0.2 per step, turning at most 3 degrees per
-step; its commented-out original adds accelerations); radars as four 90-degree quadrants
-centred on front / +90 / back / -90 at any range (that fork fires them only within 20 units);
-goal radius 5 (the code's comment says 5 units; that fork uses 20).
+was, and the acceleration control: the commented-out original in ``maze.h`` adds (o - 0.5) to
+speed and angular velocity (degrees) for outputs o in [0, 1] (here a = 2o - 1) and caps both at
+3, moving on the old heading before turning. That fork itself now changes speed and angular
+velocity towards (o - 0.5) x 3 by at most 0.2 per step. OURS (differs from that code): radars
+as four 90-degree quadrants centred on front / +90 / back / -90 at any range (that fork fires
+them only within 20 units); goal radius 5 (the code's comment says 5 units; that fork uses 20).
 """
 
 from __future__ import annotations
@@ -84,7 +88,9 @@ class MazeRobots:
     whatever n is, so both paths give identical episodes (tested).
     """
 
-    def __init__(self, n: int, control: str = "velocity", goal: tuple[float, float] = GOAL) -> None:
+    def __init__(
+        self, n: int, control: str = "acceleration", goal: tuple[float, float] = GOAL
+    ) -> None:
         if control not in ("velocity", "acceleration"):
             raise ValueError(f"control must be 'velocity' or 'acceleration', got {control!r}")
         self.n, self.control = n, control
@@ -136,13 +142,13 @@ class HardMazeEnv(gym.Env):
     """Navigation in the Hard Maze (see module docstring): one robot of :class:`MazeRobots`.
 
     Args:
-        control: ``velocity`` (ours, the default) or ``acceleration`` (Lehman & Stanley's).
+        control: ``acceleration`` (Lehman & Stanley's, the default) or ``velocity`` (ours).
         goal: the goal's position (tests move it next to the start).
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012
 
-    def __init__(self, control: str = "velocity", goal: tuple[float, float] = GOAL) -> None:
+    def __init__(self, control: str = "acceleration", goal: tuple[float, float] = GOAL) -> None:
         self.robot = MazeRobots(1, control, tuple(goal))
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (11,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)

@@ -22,6 +22,7 @@ SCRIPTS = {
     "sb3_overhead": "harness_over_bare",
     "ga_encoding": "genome_bytes",
     "sweep_overhead": "per_job_s",
+    "maze_batched": "batched_over_per_env",
 }
 
 

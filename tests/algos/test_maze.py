@@ -15,7 +15,21 @@ from bench.algos.evaluator import PopulationResult, SeedChains
 from bench.algos.ga import DeepGA
 from bench.algos.novelty import NoveltySearchGA
 from bench.algos.population import PopulationMethod
-from bench.maze import _AX, _AY, _EE, _EX, _EY, GOAL, GOAL_BONUS, MAX_TURN, RADIUS, START
+from bench.maze import (
+    _AX,
+    _AY,
+    _EE,
+    _EX,
+    _EY,
+    ACCEL_SPEED,
+    ACCEL_TURN,
+    GOAL,
+    GOAL_BONUS,
+    LEHMAN_TURN,
+    MAX_SPEED,
+    RADIUS,
+    START,
+)  # fmt: skip
 
 # A hand-made route round the maze (screen coordinates, y down): right through the gap at
 # (108, 164), up the diagonal corridor, round the wall tip at (87, 91), over the top, into the
@@ -30,16 +44,22 @@ def make() -> gym.Env:
 
 
 def drive(env: gym.Env, route: list[tuple[float, float]]) -> tuple[float, dict, list[float]]:
-    """Steer along ``route`` (reading the robot's pose): (return, last info, distances)."""
+    """Steer along ``route`` (reading the robot's pose): (return, last info, distances).
+
+    Accelerates towards the turn rate that points at the next waypoint (at most 3 degrees a
+    step) and towards full speed when roughly facing it, slowing to 0.5 in sharp turns."""
     maze = env.unwrapped
+    robot = maze.robot
     total, info, distances, target = 0.0, {}, [], 0
     for _ in range(400):
         while target < len(route) - 1 and np.hypot(*(np.subtract(route[target], maze.pos))) < 6:
             target += 1
         to = np.subtract(route[target], maze.pos)
         error = (np.arctan2(to[1], to[0]) - maze.heading + np.pi) % (2 * np.pi) - np.pi
-        turn = np.clip(error / MAX_TURN, -1.0, 1.0)
-        speed = 1.0 if abs(error) < np.radians(30) else 0.2
+        want_turn = np.clip(error, -LEHMAN_TURN, LEHMAN_TURN)
+        want_speed = MAX_SPEED if abs(error) < np.radians(20) else 0.5
+        turn = np.clip((want_turn - robot.turn_rate[0]) / ACCEL_TURN, -1.0, 1.0)
+        speed = np.clip((want_speed - robot.speed[0]) / ACCEL_SPEED, -1.0, 1.0)
         _, reward, terminated, truncated, info = env.step(np.array([turn, speed], np.float32))
         total += reward
         distances.append(info["distance"])
@@ -67,7 +87,7 @@ def test_maze_spaces_sensors_and_a_route_to_the_goal() -> None:
     assert max(distances) > start_distance + 40
     # ... while the trap, much closer (return ~122), is a dead end (wall between it and the goal).
     env.reset(seed=0)
-    trap_return, trap_info, _ = drive(env, [(45, 125), (45, 80), TRAP])
+    trap_return, trap_info, _ = drive(env, [(40, 150), (45, 120), (40, 90), TRAP])
     assert not trap_info["reached_goal"] and trap_info["distance"] < 45
     assert trap_return > 115
     env.reset(seed=0)
