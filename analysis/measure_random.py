@@ -1,6 +1,7 @@
 """One-off: measure random-policy returns for the non-Atari tasks (writes CSV rows to stdout).
 
-Not imported by the package; it only documents how ``data/random_scores.csv`` was made:
+Not imported by the package; it only documents how the random columns of
+``data/env_references.csv`` were made:
 ``python -m analysis.measure_random > rows.csv``. The Hard Maze row was measured
 with ``measure("bench.maze:bench/HardMaze-v0", 100)`` from a shell (that id imports bench,
 which the package itself never does). Uniform random actions from
