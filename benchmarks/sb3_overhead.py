@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -58,6 +59,9 @@ def bare(cfg, steps: int) -> float:
         model = algo_class(cfg.algo.name).sb3_class(
             adapter.policy or "MlpPolicy", venv, seed=0, device="cpu", **adapter._kwargs(venv)
         )
+        # No outputs, as the adapter sets: the same (negligible) logging work, and no empty
+        # SB3-<date> folder left in the system temp folder per call.
+        model.set_logger(Logger(folder=None, output_formats=[]))
         model.learn(total_timesteps=steps)
 
     return timed(go)
