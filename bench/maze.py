@@ -83,9 +83,9 @@ class MazeRobots:
     """``n`` robots in the Hard Maze, stepped together (numpy over the robot axis).
 
     The one implementation of the physics: :class:`HardMazeEnv` is one robot of it, and the
-    population evaluator steps a whole slot table of them at once (see ``make_robots``), ~10x
-    faster per frame than n gym envs. Elementwise numpy gives each robot the same numbers
-    whatever n is, so both paths give identical episodes (tested).
+    population evaluator steps a whole slot table of them at once (see ``make_robots``), 28x
+    the frames per second of n gym envs (BENCHMARKS.md section 7). Elementwise numpy gives each
+    robot the same numbers whatever n is, so both paths give identical episodes (tested).
     """
 
     def __init__(
@@ -99,9 +99,9 @@ class MazeRobots:
         self.speed, self.turn_rate = np.zeros(n), np.zeros(n)
         self.goal = np.array(goal, dtype=np.float64)
 
-    def reset(self, rows: np.ndarray | slice = slice(None)) -> None:
-        self.pos[rows], self.heading[rows] = START, START_HEADING
-        self.speed[rows], self.turn_rate[rows] = 0.0, 0.0
+    def reset(self) -> None:
+        self.pos[:], self.heading[:] = START, START_HEADING
+        self.speed[:], self.turn_rate[:] = 0.0, 0.0
 
     def distance(self) -> np.ndarray:
         return np.hypot(self.goal[0] - self.pos[:, 0], self.goal[1] - self.pos[:, 1])

@@ -87,14 +87,15 @@ def run_batched(
             steps[alive] += 1
             obs = robots.observe()
             ended = alive & (terminated | (steps >= time_limit))
+            if not ended.any():
+                continue
+            value = ROBOT_BEHAVIOURS[name](robots, obs) if name is not None else None
+            if value is not None and descriptors is None:
+                descriptors = np.zeros((k_count, e_count, value.shape[1]), np.float32)
             for row in np.flatnonzero(ended):
-                k, e = chunk[row]
-                returns[k, e], lengths[k, e] = total[row], steps[row]
-            if name is not None and ended.any():
-                value = ROBOT_BEHAVIOURS[name](robots, obs)
-                if descriptors is None:
-                    descriptors = np.zeros((k_count, e_count, value.shape[1]), np.float32)
-                for row in np.flatnonzero(ended):
-                    descriptors[chunk[row]] = value[row]
+                job = chunk[row]
+                returns[job], lengths[job] = total[row], steps[row]
+                if descriptors is not None:
+                    descriptors[job] = value[row]
             alive &= ~ended
     return returns, lengths, descriptors, stats

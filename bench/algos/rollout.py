@@ -306,14 +306,10 @@ class RolloutWorker:
     ) -> PopulationResult:
         env_limit = self.envs[0].spec.max_episode_steps if self.envs[0].spec else None
         limit = min(self.options.max_episode_steps or 2**62, env_limit or 2**62)
-        grad = torch.is_grad_enabled()
-        torch.set_grad_enabled(False)
-        try:
+        with torch.no_grad():
             returns, lengths, desc, stats = run_batched(
                 self, make_robots, batch, seeds, limit, obs_norm, collect_obs
             )
-        finally:
-            torch.set_grad_enabled(grad)
         batch.end(self.store, returns.mean(axis=1))
         obs_stats = ObsStats(*stats) if stats is not None else None
         remote = time.process_time() - cpu0

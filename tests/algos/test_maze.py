@@ -102,6 +102,10 @@ def test_ga_ns_grows_an_archive_and_logs_coverage_on_the_maze(job) -> None:
     assert cells == sorted(cells) and cells[-1] > 1
 
 
+GA_ALGOS = ("ga", "ga_ns")
+TRAP_RETURN = float(np.hypot(*np.subtract(START, GOAL)) - np.hypot(*np.subtract(TRAP, GOAL)))
+
+
 def ga_vs_ga_ns(job, frames: int, seeds: tuple[int, ...]) -> dict[str, dict[str, list]]:
     """GA and GA-NS with the maze defaults (configs/algo/ga*.yaml: the same population, T,
     sigma and net), ``frames`` each: per algorithm, whether each seed reached the goal, the
@@ -119,10 +123,6 @@ def ga_vs_ga_ns(job, frames: int, seeds: tuple[int, ...]) -> dict[str, dict[str,
             out[algo]["best"].append(round(max(float(r["return_best"]) for r in rows), 1))
     print(f"\nHard Maze, {frames:,} frames, seeds {seeds}: {out}")
     return out
-
-
-GA_ALGOS = ("ga", "ga_ns")
-TRAP_RETURN = float(np.hypot(*np.subtract(START, GOAL)) - np.hypot(*np.subtract(TRAP, GOAL)))
 
 
 def test_ga_ns_reaches_the_maze_goal_where_ga_does_not_seed_1(job) -> None:
