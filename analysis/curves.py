@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-AXES = {"frames": "frames", "wall_seconds": "wall-clock seconds", "cpu_seconds": "CPU seconds"}
 RUN_KEYS = ["run_id", "task", "game", "algo", "algo_kind", "seed"]
 
 

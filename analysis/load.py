@@ -18,10 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.references import ATARI_FAMILIES, canonical_game
+from analysis.references import canonical_game
 
 RUN_FILES = ("meta.json", "metrics.csv", "summary.json")
 EVAL_COLUMNS = ("frames", "env_steps", "wall_seconds", "cpu_seconds", "eval_return_mean")
+#: the newest record schema this analysis reads (bench/records.py SCHEMA_VERSION; RESULTS.md).
+SCHEMA_VERSION = 2
 VERSION_KEYS = ("python", "torch", "stable-baselines3", "gymnasium", "ale-py", "mujoco", "numpy")
 SUMMARY_KEYS = (
     "final_eval_return",
@@ -46,6 +48,7 @@ EMPTY_RUN_COLUMNS = [  # so an empty load still has the columns validation reads
     "algo_kind",
     "seed",
     "env_family",
+    "env_observation",
     "usable",
     "eval_protocol",
     "versions",
@@ -129,6 +132,7 @@ def _run_row(meta: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, 
             "env",
             "env_id",
             "env_family",
+            "env_observation",
             "algo",
             "algo_kind",
             "seed",
@@ -179,7 +183,15 @@ def load_run(
     else:
         row = {}
         status = meta.get("status")
-        if status == "running":  # RESULTS.md: a running record whose process is gone was killed
+        version = meta.get("schema_version", 1)  # records before the field were version 1
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            problem(
+                "error", "schema_version",
+                f"record schema {version!r}; this analysis reads versions up to {SCHEMA_VERSION} "
+                "(RESULTS.md): update neuroevo-bench",
+            )  # fmt: skip
+            status = "malformed"
+        elif status == "running":  # RESULTS.md: a running record whose process is gone was killed
             status = "interrupted"
             problem(
                 "warning", "status", "recorded 'running': read as interrupted (or still running)"
@@ -246,9 +258,9 @@ def _derive(runs: pd.DataFrame) -> pd.DataFrame:
             runs[col] = None
     env_id = runs["env_id"].fillna(runs["env"]).fillna("")
     runs["game"] = env_id.map(canonical_game)
-    ram = runs["env_family"].isin(["atari_ram"]) & ~runs["env"].fillna("").str.endswith("_ram")
+    # A RAM-observation env whose config name hides it still compares as a separate task.
+    ram = runs["env_observation"].eq("ram") & ~runs["env"].fillna("").str.endswith("_ram")
     runs["task"] = runs["env"].fillna(runs["game"]).where(~ram, runs["game"] + "_ram")
-    runs["is_atari"] = runs["env_family"].isin(list(ATARI_FAMILIES))
     runs["usable"] = runs["status"].eq("completed")
     return runs
 

@@ -36,39 +36,11 @@ def _budgets(evals: pd.DataFrame, axis: str, given: list[float] | None) -> list[
     return [round(stop * f, 3) for f in (0.25, 0.5, 1.0)]
 
 
-def _wall_clock(
-    scores: pd.DataFrame, ttt: pd.DataFrame, evals_norm: pd.DataFrame, cfg: dict[str, Any]
-) -> tuple[pd.Series, dict[str, str]]:
-    """Per-run wall-clock criterion and, per task, which mode was used (see ranking.py)."""
-    out = pd.Series(np.nan, index=scores.index)
-    modes: dict[str, str] = {}
-    ttt = ttt.set_index("run_id")
-    for task, idx in scores.groupby("task").groups.items():
-        run_ids = scores.loc[idx, "run_id"]
-        t = ttt.reindex(run_ids)
-        mode = cfg["wall_clock_mode"]
-        if mode == "auto":
-            mode = "threshold" if t["reached"].fillna(False).astype(bool).any() else "fixed"
-        if mode == "threshold":
-            horizon = float(t["wall_seconds_censored"].max())
-            secs = t["wall_seconds"].fillna(horizon).to_numpy()
-            out.loc[idx] = 1.0 - secs / max(horizon, 1e-12)
-            modes[task] = f"threshold (censored at {horizon:.3g} s)"
-        else:
-            fixed = cfg.get("fixed_wall_seconds") or float(t["wall_seconds_censored"].min())
-            ev = evals_norm[evals_norm["run_id"].isin(run_ids)]
-            vals = cv.values_at(ev, "wall_seconds", [fixed], "score_norm").set_index("run_id")
-            out.loc[idx] = vals.reindex(run_ids)["value"].clip(0, 1).to_numpy()
-            modes[task] = f"fixed (score at {fixed:.3g} s)"
-    return out, modes
-
-
 def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
     """Validate, normalise, build curves, aggregates, critical differences and the ranking."""
     check_protocols(results.runs, cfg["mix_protocols"])
     problems = validate(results, cfg["mix_protocols"])
     usable = results.runs[results.runs["usable"]]
-    seed, a = int(cfg["seed"]), cfg["aggregate"]
     scores = add_normalised(usable, {"final_eval_return": "score_norm"})
     refs = reference_table()
     out = Analysis(
@@ -84,6 +56,20 @@ def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
         results.evals[results.evals["run_id"].isin(usable["run_id"])],
         {"eval_return_mean": "score_norm"},
     )
+    _curves_and_tables(out, scores, evals, cfg)
+    ttt = cv.time_to_threshold(evals, refs.set_index("game")["high"])
+    out.tables["threshold"] = cv.threshold_table(ttt)
+    _aggregates(out, scores.dropna(subset=["score_norm"]), cfg)
+    _ranking(out, scores, evals, ttt, cfg)
+    pub = published_results()
+    out.tables["published"] = pub[pub["game"].isin(set(scores["game"]))].reset_index(drop=True)
+    return out
+
+
+def _curves_and_tables(
+    out: Analysis, scores: pd.DataFrame, evals: pd.DataFrame, cfg: dict[str, Any]
+) -> None:
+    """Curves over frames and wall-clock, final scores, fixed-budget tables."""
     pts = cfg["curves"]["points"]
     for axis in ("frames", "wall_seconds"):
         out.curves[axis] = cv.curves_on_grid(evals, axis, "eval_return_mean", pts)
@@ -114,10 +100,11 @@ def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
             ],
             ignore_index=True,
         )
-    ttt = cv.time_to_threshold(evals, refs.set_index("game")["high"])
-    out.tables["threshold"] = cv.threshold_table(ttt)
-    # rliable aggregates over normalised final scores.
-    scored = scores.dropna(subset=["score_norm"])
+
+
+def _aggregates(out: Analysis, scored: pd.DataFrame, cfg: dict[str, Any]) -> None:
+    """rliable aggregates, profiles and IQM curves over normalised scores; critical difference."""
+    seed, a = int(cfg["seed"]), cfg["aggregate"]
     mats, covered = agg.score_matrices(scored)
     if mats:
         out.tables["aggregates"] = agg.interval_estimates(mats, a["reps"], seed, a["confidence"])
@@ -140,23 +127,29 @@ def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
         out.curves[f"iqm_{axis}"] = agg.iqm_over_grid(norm, a["curve_reps"], seed)
     per_task = scored.pivot_table(index="task", columns="algo", values="score_norm", aggfunc="mean")
     out.cd = agg.critical_difference(per_task)
-    # Ranking: per-run criteria inputs, then ranking.py.
-    se = cv.curves_on_grid(evals, "frames", "score_norm", cfg["curves"]["points"])
-    se["y"] = se["y"].clip(0, 1)
-    auc = se.groupby("run_id")["y"].mean()  # uniform grid: mean = normalised area
-    scores = scores.assign(sample_efficiency=scores["run_id"].map(auc))
-    wall, modes = _wall_clock(scores, ttt, evals, cfg["ranking"])
-    per_run = scores.assign(wall_clock=wall).dropna(subset=["score_norm"]).reset_index(drop=True)
+
+
+def _ranking(
+    out: Analysis,
+    scores: pd.DataFrame,
+    evals: pd.DataFrame,
+    ttt: pd.DataFrame,
+    cfg: dict[str, Any],
+) -> None:
+    """Per-run criteria inputs (ranking.py computes them), then the ranking and its stability."""
+    rcfg, seed = cfg["ranking"], int(cfg["seed"])
+    scores = scores.assign(
+        sample_efficiency=scores["run_id"].map(rk.sample_efficiency(evals, cfg["curves"]["points"]))
+    )
+    wall, modes = rk.wall_clock(scores, ttt, evals, rcfg)
     out.scores = scores.assign(wall_clock=wall)
-    if not per_run.empty:
-        crit, per_task_rank, aggregate = rk.rank(per_run, cfg["ranking"])
-        crit["wall_clock_mode"] = crit["task"].map(modes)
-        out.tables["ranking_criteria"] = crit
-        out.tables["ranking_per_task"] = per_task_rank
-        out.tables["ranking"] = aggregate.merge(
-            rk.bootstrap_ranking(per_run, cfg["ranking"], cfg["ranking"]["bootstrap_reps"], seed),
-            on="algo",
-        )
-    pub = published_results()
-    out.tables["published"] = pub[pub["game"].isin(set(scores["game"]))].reset_index(drop=True)
-    return out
+    per_run = out.scores.dropna(subset=["score_norm"]).reset_index(drop=True)
+    if per_run.empty:
+        return
+    crit, per_task_rank, aggregate = rk.rank(per_run, rcfg)
+    crit["wall_clock_mode"] = crit["task"].map(modes)
+    out.tables["ranking_criteria"] = crit
+    out.tables["ranking_per_task"] = per_task_rank
+    out.tables["ranking"] = aggregate.merge(
+        rk.bootstrap_ranking(per_run, rcfg, rcfg["bootstrap_reps"], seed), on="algo"
+    )

@@ -6,6 +6,8 @@ dashed and with square markers, gradient-based solid with circles.
 
 from __future__ import annotations
 
+import zlib
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: the report is written without a display
@@ -17,23 +19,6 @@ import scikit_posthocs as sp
 import seaborn as sns
 from matplotlib.figure import Figure
 
-# Fixed order: an algorithm keeps its colour whichever subset a report shows.
-KNOWN_ALGOS = (
-    "ppo",
-    "a2c",
-    "dqn",
-    "qrdqn",
-    "sac",
-    "td3",
-    "ddpg",
-    "ga",
-    "es",
-    "cmaes",
-    "ars",
-    "random_search",
-    "ns_es",
-    "sep_cmaes",
-)
 AXIS_LABEL = {
     "frames": "training frames",
     "wall_seconds": "wall-clock time [s]",
@@ -44,11 +29,20 @@ MARKERS = {"gradient": "o", "gradient_free": "s"}
 
 
 def palette(algos: list[str]) -> dict[str, tuple[float, float, float]]:
-    """Stable algo -> colour: known names by fixed slot, others after them in sorted order."""
+    """Stable algo -> colour with no list of names (analysis never imports the registry).
+
+    A name's slot in an 18-colour palette is its CRC-32 modulo 18, so an algorithm keeps its
+    colour whichever subset a report shows; on a clash the name later in sorted order takes
+    the next free slot.
+    """
     colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8)
-    extra = sorted(a for a in set(algos) if a not in KNOWN_ALGOS)
-    order = list(KNOWN_ALGOS) + extra
-    return {a: colours[order.index(a) % len(colours)] for a in algos}
+    slots: dict[str, int] = {}
+    for algo in sorted(set(algos)):
+        slot = zlib.crc32(algo.encode()) % len(colours)
+        while slot in slots.values() and len(slots) < len(colours):
+            slot = (slot + 1) % len(colours)
+        slots[algo] = slot
+    return {a: colours[slots[a]] for a in algos}
 
 
 def _kinds(frame: pd.DataFrame) -> dict[str, str]:

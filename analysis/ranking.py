@@ -21,9 +21,12 @@ every (a, e), recompute everything, report P(rank 1) and the mean aggregate rank
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis import curves as cv
 
 CRITERIA = ("score", "sample_efficiency", "wall_clock", "compute", "stability", "policy_size")
 LOWER_IS_BETTER = {"compute": "log_cpu", "policy_size": "log_params", "stability": "sd_score"}
@@ -34,6 +37,41 @@ def _minmax_lower_better(values: pd.Series) -> pd.Series:
     if not np.isfinite(hi - lo) or hi == lo:
         return values.where(values.isna(), 1.0)
     return (hi - values) / (hi - lo)
+
+
+def sample_efficiency(evals: pd.DataFrame, points: int) -> pd.Series:
+    """Per run: the normalised area under its clipped score curve over frames (module docstring);
+    on a uniform grid the area is the mean."""
+    grid = cv.curves_on_grid(evals, "frames", "score_norm", points)
+    grid["y"] = grid["y"].clip(0, 1)
+    return grid.groupby("run_id")["y"].mean()
+
+
+def wall_clock(
+    scores: pd.DataFrame, ttt: pd.DataFrame, evals_norm: pd.DataFrame, cfg: dict[str, Any]
+) -> tuple[pd.Series, dict[str, str]]:
+    """Per-run wall-clock criterion (module docstring) and, per task, which mode was used."""
+    out = pd.Series(np.nan, index=scores.index)
+    modes: dict[str, str] = {}
+    ttt = ttt.set_index("run_id")
+    for task, idx in scores.groupby("task").groups.items():
+        run_ids = scores.loc[idx, "run_id"]
+        t = ttt.reindex(run_ids)
+        mode = cfg["wall_clock_mode"]
+        if mode == "auto":
+            mode = "threshold" if t["reached"].fillna(False).astype(bool).any() else "fixed"
+        if mode == "threshold":
+            horizon = float(t["wall_seconds_censored"].max())
+            secs = t["wall_seconds"].fillna(horizon).to_numpy()
+            out.loc[idx] = 1.0 - secs / max(horizon, 1e-12)
+            modes[task] = f"threshold (censored at {horizon:.3g} s)"
+        else:
+            fixed = cfg.get("fixed_wall_seconds") or float(t["wall_seconds_censored"].min())
+            ev = evals_norm[evals_norm["run_id"].isin(run_ids)]
+            vals = cv.values_at(ev, "wall_seconds", [fixed], "score_norm").set_index("run_id")
+            out.loc[idx] = vals.reindex(run_ids)["value"].clip(0, 1).to_numpy()
+            modes[task] = f"fixed (score at {fixed:.3g} s)"
+    return out, modes
 
 
 def criteria_table(per_run: pd.DataFrame) -> pd.DataFrame:

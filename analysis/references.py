@@ -18,8 +18,6 @@ from importlib import resources
 
 import pandas as pd
 
-ATARI_FAMILIES = frozenset({"atari", "atari_ram"})
-
 
 def canonical_game(env_id: str) -> str:
     """``ALE/Pong-v5``, ``PongNoFrameskip-v4``, ``pong_ram`` -> pong; ``Hopper-v5`` -> hopper."""

@@ -87,6 +87,16 @@ class Budget:
             self._cpu_start += time.process_time() - cpu
             self._paused_at = None
 
+    def used(self) -> dict[str, Any]:
+        """What training used, as the summary records it."""
+        return {
+            "frames": self.frames,
+            "env_steps": self.steps,
+            "episodes": self.episodes,
+            "wall_seconds": round(self.wall_seconds(), 4),
+            "cpu_seconds": round(self.cpu_seconds(), 4),
+        }
+
     @property
     def remaining_frames(self) -> int:
         return max(0, self.limits.frames - self.frames)

@@ -16,8 +16,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-ATARI_FAMILIES = frozenset({"atari", "atari_ram"})
-ATARI_FRAME_SKIP = 4
+from bench.families import ATARI_FRAME_SKIP, Family, family
+
 ATARI_MAX_EPISODE_FRAMES = 108_000
 _registered_ale = False
 _mujoco_warnings_routed = False
@@ -125,21 +125,23 @@ class EnvSpec:
     train_episodic_life: bool = True
 
     @property
+    def facts(self) -> Family:
+        """What this env's family is (:mod:`bench.families`)."""
+        return family(self.family)
+
+    @property
     def is_atari(self) -> bool:
-        return self.family in ATARI_FAMILIES
+        return self.facts.atari
 
     @property
     def frame_skip(self) -> int:
-        return ATARI_FRAME_SKIP if self.is_atari else 1
+        return self.facts.frame_skip
 
     @cached_property
-    def _probe(self) -> tuple[gym.Space, gym.Space, float | None, int | None]:
+    def _probe(self) -> tuple[gym.Space, gym.Space]:
         env = EnvFactory(self).make(seed=0, train=False)
         try:
-            spec = env.unwrapped.spec
-            threshold = spec.reward_threshold if spec else None
-            steps = spec.max_episode_steps if spec else None
-            return env.observation_space, env.action_space, threshold, steps
+            return env.observation_space, env.action_space
         finally:
             env.close()
 
@@ -150,10 +152,6 @@ class EnvSpec:
     @property
     def action_space(self) -> gym.Space:
         return self._probe[1]
-
-    @property
-    def reward_threshold(self) -> float | None:
-        return self._probe[2]
 
     @property
     def action_kind(self) -> str:
@@ -191,7 +189,7 @@ class EnvFactory:
         if spec.is_atari:
             env = self._make_atari(train, train and atari_training_wrappers)
         else:
-            if spec.family == "mujoco":
+            if spec.facts.mujoco:
                 _route_mujoco_warnings()
             env = gym.make(spec.id, **spec.kwargs)
         if seed is not None:
@@ -216,7 +214,7 @@ class EnvFactory:
             else protocol.max_episode_frames,
             **spec.kwargs,
         }
-        if spec.family == "atari_ram":
+        if spec.facts.observation == "ram":
             env = gym.make(spec.id, obs_type="ram", frameskip=ATARI_FRAME_SKIP, **kwargs)
             if kwargs["repeat_action_probability"] == 0:
                 env = SeedWithoutReload(env)
@@ -241,7 +239,7 @@ class EnvFactory:
             env = EpisodicLifeEnv(env)
         if training_wrappers and spec.train_clip_rewards:
             env = ClipRewardEnv(env)
-        if spec.family == "atari":
+        if spec.facts.observation == "pixels":
             from gymnasium.wrappers import FrameStackObservation
 
             env = FrameStackObservation(env, 4)

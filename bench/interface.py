@@ -9,9 +9,10 @@ logging per-generation rows, and checkpointing.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,7 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.budget import Budget
     from bench.envs import EnvFactory, EnvSpec
-    from bench.records import Checkpoints, Recorder
+    from bench.recorder import Recorder
+    from bench.records import Checkpoints
 
 
 @runtime_checkable
@@ -70,15 +72,44 @@ class TrainContext:
     device: str = "cpu"
 
 
+@dataclass(frozen=True)
+class Contract:
+    """How the contract tests (tests/test_contract.py) exercise an algorithm, declared beside it.
+
+    Attributes:
+        params: small hyperparameters for the contract runs (a population of 10, say).
+        frames: frames of a contract run on CartPole / Pendulum.
+        solves: ``(env, frames, threshold)``: an evaluation reaches ``threshold`` on ``env``
+            within ``frames`` frames with the shipped config (None: not claimed).
+        solve_params: overrides for that run (only where the shipped config is too big for a
+            test, e.g. OpenAI-ES's 100 MB noise table).
+        bad_params: settings the constructor must refuse with a :class:`ConfigError`.
+        exact_resume: a run resumed from a checkpoint ends exactly as an uninterrupted one
+            (gradient-free methods save every RNG state; SB3 does not).
+        backends: population evaluation backends whose runs must equal the ``vector`` one.
+    """
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    frames: int = 2_000
+    solves: tuple[str, int, float] | None = None
+    solve_params: Mapping[str, Any] = field(default_factory=dict)
+    bad_params: tuple[Mapping[str, Any], ...] = ()
+    exact_resume: bool = False
+    backends: tuple[str, ...] = ()
+
+
 class Algorithm(ABC):
     """One training method. Subclasses are registered in :mod:`bench.registry`.
 
-    Hyperparameters are constructor keyword arguments (from ``algo.params`` in the config).
-    The constructor validates them and raises :class:`ConfigError` on nonsense.
+    Hyperparameters are constructor keyword arguments (from ``algo.params`` in the config),
+    stored under their own names; the constructor validates them and raises
+    :class:`ConfigError` on nonsense.
     """
 
     #: "gradient" or "gradient_free": analysis colours and groups by it.
     kind: ClassVar[str]
+    #: what the contract test suite runs it with (see :class:`Contract`).
+    contract: ClassVar[Contract] = Contract()
     #: action space kinds this algorithm can act in: subset of {"discrete", "continuous"}.
     action_kinds: ClassVar[frozenset[str]] = frozenset({"discrete", "continuous"})
     #: observation kinds: subset of {"vector", "image"}.
@@ -107,9 +138,24 @@ class Algorithm(ABC):
     def train(self, ctx: TrainContext) -> Policy:
         """Train until the budget is spent; return the final policy."""
 
+    @classmethod
+    def hyperparameter_names(cls) -> list[str]:
+        """Constructor keywords, following ``**kwargs`` up the class hierarchy: what
+        ``configs/algo/<name>.yaml`` lists under ``params`` (tests/test_configs.py checks)."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            params = list(inspect.signature(init).parameters.values())[1:]
+            names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            if not any(p.kind is p.VAR_KEYWORD for p in params):
+                break
+        return list(dict.fromkeys(names))
+
     def hyperparameters(self) -> Mapping[str, Any]:
         """The effective hyperparameters, recorded with the run."""
-        return {}
+        return {name: getattr(self, name) for name in self.hyperparameter_names()}
 
     def policy_size(self) -> int | None:
         """Number of trainable policy parameters, once known (recorded in the summary)."""

@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: env_observation added (RESULTS.md); analysis/load.py reads <= 2
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
@@ -158,6 +158,12 @@ class RunFolder:
     generations = property(lambda self: self.path / "generations.csv")
     summary = property(lambda self: self.path / "summary.json")
     checkpoints = property(lambda self: self.path / "checkpoints")
+
+    def clear(self) -> None:
+        """Remove every record and checkpoint (``overwrite=true``); other files stay."""
+        for path in (self.meta, self.summary, self.metrics, self.generations, self.config):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
 
     def status(self) -> str | None:
         """Recorded status; a run left ``running`` by a killed process reads as interrupted."""

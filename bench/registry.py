@@ -1,17 +1,23 @@
 """Algorithm registry: a name in ``algo=<name>`` maps to one :class:`Algorithm` class.
 
-Registering is one decorator; the tests iterate over :data:`ALGOS`, so a registered algorithm
-is tested without further wiring.
+Registering is one decorator in a module of :data:`ALGORITHM_PACKAGES`, which are searched on
+first use, so a new module needs no import list. Everything that enumerates algorithms asks
+here: the config tests, the contract test suite (tests/test_contract.py runs every registered
+algorithm through the same checks), ``tools/zoo_to_configs.py`` (by :func:`names` of a kind).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bench.interface import Algorithm, ConfigError
 
 ALGOS: dict[str, type[Algorithm]] = {}
+#: packages whose modules register algorithms (every module in them is imported).
+ALGORITHM_PACKAGES = ("bench.strategies", "bench.sb3")
 A = TypeVar("A", bound=type[Algorithm])
 
 
@@ -27,7 +33,16 @@ def register(name: str) -> Callable[[A], A]:
 
 
 def _load_all() -> None:
-    import bench.algos  # noqa: F401  (modules register themselves on import)
+    for package_name in ALGORITHM_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package_name}.{module.name}")
+
+
+def names(base: type | None = None) -> list[str]:
+    """Registered names, sorted; with ``base``, only algorithms that subclass it."""
+    _load_all()
+    return sorted(n for n, cls in ALGOS.items() if base is None or issubclass(cls, base))
 
 
 def algo_class(name: str) -> type[Algorithm]:

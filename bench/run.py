@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from bench import records
 from bench.budget import Budget, BudgetLimits
 from bench.envs import EnvFactory, EnvSpec, EvalProtocol
-from bench.interface import ConfigError, IncompatibleError, TrainContext
+from bench.interface import Algorithm, ConfigError, IncompatibleError, TrainContext
 from bench.recorder import Progress, Recorder
 from bench.records import Checkpoints, RunFolder
 from bench.registry import algo_class, build, resolve_params
@@ -62,6 +62,7 @@ def _identity(cfg: DictConfig, spec: EnvSpec, kind: str) -> dict[str, Any]:
         "env": spec.name,
         "env_id": spec.id,
         "env_family": spec.family,
+        "env_observation": spec.facts.observation,
         "algo": cfg.algo.name,
         "algo_kind": kind,
         "seed": int(cfg.seed),
@@ -76,16 +77,35 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
         log.info("skipping %s: already %s (overwrite=true reruns)", folder.path, folder.status())
         return records.read_json(folder.meta)
     if cfg.overwrite:
-        for name in ("meta.json", "summary.json", "metrics.csv", "generations.csv"):
-            (folder.path / name).unlink(missing_ok=True)
-        Checkpoints(folder.checkpoints, 0).clear()
-
+        folder.clear()
     spec = EnvSpec(**OmegaConf.to_container(cfg.env, resolve=True))
     factory = EnvFactory(spec, EvalProtocol(**OmegaConf.to_container(cfg.eval, resolve=True)))
-    cls = algo_class(cfg.algo.name)
-    meta: dict[str, Any] = {
+    meta = _meta(cfg, spec, factory)
+    try:
+        algo = _build_algorithm(cfg, spec)
+        limits = _limits(cfg)
+    except IncompatibleError as error:
+        if not in_sweep:
+            raise
+        meta.update(status=records.STATUS_SKIPPED, reason=str(error), ended_at=records.now_iso())
+        records.write_json(folder.meta, meta)
+        log.warning("skipped: %s", error)
+        return meta
+    previous = records.read_json(folder.meta) if folder.meta.exists() else {}
+    meta["hyperparameters"] = dict(algo.hyperparameters())
+    meta["attempts"] = int(previous.get("attempts", 0)) + 1
+    meta["status"] = records.STATUS_RUNNING
+    folder.path.mkdir(parents=True, exist_ok=True)
+    records.atomic_write_text(folder.config, OmegaConf.to_yaml(cfg, resolve=True))
+    records.write_json(folder.meta, meta)
+    return _train(cfg, folder, meta, algo, factory, limits, in_sweep)
+
+
+def _meta(cfg: DictConfig, spec: EnvSpec, factory: EnvFactory) -> dict[str, Any]:
+    """What a record says before training: identity, protocol, budget, provenance."""
+    return {
         "schema_version": records.SCHEMA_VERSION,
-        **_identity(cfg, spec, cls.kind),
+        **_identity(cfg, spec, algo_class(cfg.algo.name).kind),
         "eval_protocol": factory.protocol.id,
         "frame_skip": spec.frame_skip,
         "budget_limits": {
@@ -98,49 +118,40 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
         "started_at": records.now_iso(),
         "argv": sys.argv,
     }
-    previous = records.read_json(folder.meta) if folder.meta.exists() else {}
-    try:
-        params = resolve_params(
-            OmegaConf.to_container(cfg.algo.get("tuned"), resolve=True),
-            OmegaConf.to_container(cfg.algo.params, resolve=True),
-            spec.family,
-            spec.id,
-        )
-        algo = build(cfg.algo.name, params)
-        algo.check_compatible(spec)
-        limits = _limits(cfg)
-    except (ConfigError, IncompatibleError, ValueError) as error:
-        if in_sweep and isinstance(error, IncompatibleError):
-            meta.update(
-                status=records.STATUS_SKIPPED, reason=str(error), ended_at=records.now_iso()
-            )
-            records.write_json(folder.meta, meta)
-            log.warning("skipped: %s", error)
-            return meta
-        raise
-    meta["hyperparameters"] = dict(algo.hyperparameters())
-    meta["attempts"] = int(previous.get("attempts", 0)) + 1
-    meta["status"] = records.STATUS_RUNNING
-    folder.path.mkdir(parents=True, exist_ok=True)
-    records.atomic_write_text(folder.config, OmegaConf.to_yaml(cfg, resolve=True))
-    records.write_json(folder.meta, meta)
 
-    torch.manual_seed(int(cfg.seed))
-    budget = Budget(limits, frame_skip=spec.frame_skip)
-    label = f"{spec.name}/{cfg.algo.name}/seed={cfg.seed}"
-    progress = Progress(limits.frames, label, cfg.progress.log_every_seconds)
-    recorder = Recorder(folder, factory, budget, progress)
-    checkpoints = Checkpoints(
-        folder.checkpoints,
-        _checkpoint_every(cfg, limits),
-        cfg.checkpoint.every_seconds,
-        cfg.checkpoint.max_replay_buffer_mb,
+
+def algorithm_params(cfg: DictConfig, spec: EnvSpec) -> dict[str, Any]:
+    """The effective hyperparameters of ``cfg.algo`` on ``spec`` (see ``resolve_params``)."""
+    tuned = cfg.algo.get("tuned")  # an algorithm may ship no tuned values
+    return resolve_params(
+        OmegaConf.to_container(tuned, resolve=True) if tuned is not None else None,
+        OmegaConf.to_container(cfg.algo.params, resolve=True),
+        spec.family,
+        spec.id,
     )
-    checkpoints.register("budget", budget)
-    checkpoints.register("recorder", recorder)
-    checkpoints.track_frames(lambda: budget.frames)
-    ctx = TrainContext(factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device)
 
+
+def _build_algorithm(cfg: DictConfig, spec: EnvSpec) -> Algorithm:
+    """The configured algorithm with its effective hyperparameters, checked against the env."""
+    algo = build(cfg.algo.name, algorithm_params(cfg, spec))
+    algo.check_compatible(spec)
+    return algo
+
+
+def _train(
+    cfg: DictConfig,
+    folder: RunFolder,
+    meta: dict[str, Any],
+    algo: Algorithm,
+    factory: EnvFactory,
+    limits: BudgetLimits,
+    in_sweep: bool,
+) -> dict[str, Any]:
+    """Train under the budget, evaluate, and write the record whatever happens."""
+    label = f"{factory.spec.name}/{cfg.algo.name}/seed={cfg.seed}"
+    ctx = _context(cfg, folder, factory, limits, label)
+    budget, recorder, checkpoints = ctx.budget, ctx.recorder, ctx.checkpoints
+    torch.manual_seed(int(cfg.seed))
     old_handlers = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
     try:
         policy = algo.train(ctx)
@@ -159,13 +170,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
         return meta
     else:
         summary = {
-            **_identity(cfg, spec, cls.kind),
+            **_identity(cfg, factory.spec, algo.kind),
             **recorder.summary(),
-            "frames": budget.frames,
-            "env_steps": budget.steps,
-            "episodes": budget.episodes,
-            "wall_seconds": round(budget.wall_seconds(), 4),
-            "cpu_seconds": round(budget.cpu_seconds(), 4),
+            **budget.used(),
             "stop_reason": stop_reason,
             "policy_parameters": algo.policy_size(),
             "eval_protocol": factory.protocol.id,
@@ -188,6 +195,25 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
         if checkpoints.loaded_frames is not None:
             meta["resumed_from_frames"] = checkpoints.loaded_frames
         records.write_json(folder.meta, meta)
+
+
+def _context(
+    cfg: DictConfig, folder: RunFolder, factory: EnvFactory, limits: BudgetLimits, label: str
+) -> TrainContext:
+    """The budget, recorder and checkpoints of one run, wired so one checkpoint holds all."""
+    budget = Budget(limits, frame_skip=factory.spec.frame_skip)
+    progress = Progress(limits.frames, label, cfg.progress.log_every_seconds)
+    recorder = Recorder(folder, factory, budget, progress)
+    checkpoints = Checkpoints(
+        folder.checkpoints,
+        _checkpoint_every(cfg, limits),
+        cfg.checkpoint.every_seconds,
+        cfg.checkpoint.max_replay_buffer_mb,
+    )
+    checkpoints.register("budget", budget)
+    checkpoints.register("recorder", recorder)
+    checkpoints.track_frames(lambda: budget.frames)
+    return TrainContext(factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device)
 
 
 def _checkpoint_every(cfg: DictConfig, limits: BudgetLimits) -> int:

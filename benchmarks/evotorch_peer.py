@@ -38,18 +38,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
-from bench.algos.es import OpenAIESStrategy
-from bench.algos.evaluator import (
-    DenseGenomes,
-    Evaluator,
-    NoiseTable,
-    Perturbations,
-    RolloutOptions,
-    default_max_envs,
-    make_evaluator,
-)
-from bench.algos.networks import NetSpec
 from bench.envs import EnvFactory, EnvSpec
+from bench.population.backends import Evaluator, make_evaluator
+from bench.population.genomes import DenseGenomes, NoiseTable, Perturbations
+from bench.population.networks import NetSpec
+from bench.population.rollout import RolloutOptions, default_max_envs
+from bench.strategies.openai_es import OpenAIESStrategy
 
 NOISE = NoiseTable(size=2_000_000, seed=7)
 

@@ -32,8 +32,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
-from bench.algos.evaluator import GenomeStore, SeedChains, chain_nbytes, chain_params
-from bench.algos.networks import NetSpec
+from bench.population.genomes import GenomeStore, SeedChains, chain_nbytes, chain_params
+from bench.population.networks import NetSpec
 
 PIXELS = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
 

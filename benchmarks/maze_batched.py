@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
 import bench.maze
-from bench.algos.evaluator import RolloutOptions, SeedChains, make_evaluator
-from bench.algos.networks import NetSpec
 from bench.envs import EnvFactory, EnvSpec
+from bench.population.backends import make_evaluator
+from bench.population.genomes import SeedChains
+from bench.population.networks import NetSpec
+from bench.population.rollout import RolloutOptions
 
 MAZE = EnvFactory(EnvSpec("hardmaze", "bench.maze:bench/HardMaze-v0", "maze"))
 

@@ -38,14 +38,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
-from bench.algos.evaluator import (
-    DenseGenomes,
-    RolloutOptions,
-    default_max_envs,
-    make_evaluator,
-)
-from bench.algos.networks import NetSpec
 from bench.envs import EnvFactory, EnvSpec
+from bench.population.backends import make_evaluator
+from bench.population.genomes import DenseGenomes
+from bench.population.networks import NetSpec
+from bench.population.rollout import RolloutOptions, default_max_envs
 
 # Wall clock by default; ``--clock cpu`` (this process's CPU time) is steadier on a shared machine,
 # and equal to wall time on a quiet one, as every side of this benchmark runs on one thread.
@@ -170,7 +167,7 @@ def forward_seconds_per_call(case: Case, spec: NetSpec, params: np.ndarray) -> f
     net = spec.build()
     p = torch.from_numpy(params[: case.slots].copy())
     obs = np.random.default_rng(0).integers(0, 255, (case.slots, *spec.obs_shape))
-    x = torch.from_numpy(obs.astype(np.uint8 if spec.obs_scale != "none" else np.float32))
+    x = torch.from_numpy(obs.astype(np.uint8 if spec.obs_scale != "vector" else np.float32))
     with torch.no_grad():
         net.population_act(p, x)  # warm-up
         calls, start = 0, CLOCK()

@@ -27,10 +27,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, timed, write
 
-from bench.algos.sb3 import SB3Algorithm
 from bench.envs import EnvFactory, EnvSpec
 from bench.registry import algo_class, build, resolve_params
 from bench.run import run
+from bench.sb3.adapter import SB3Algorithm
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 CASES = [("ppo", "cartpole"), ("dqn", "cartpole")]

@@ -39,15 +39,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
-from bench.algos.evaluator import (
-    NoiseTable,
-    Perturbations,
-    RolloutOptions,
-    default_max_envs,
-    make_evaluator,
-)
-from bench.algos.networks import NetSpec
 from bench.envs import EnvFactory, EnvSpec
+from bench.population.backends import make_evaluator
+from bench.population.genomes import NoiseTable, Perturbations
+from bench.population.networks import NetSpec
+from bench.population.rollout import RolloutOptions, default_max_envs
 
 NOISE = NoiseTable(size=2_000_000, seed=7)  # small: every worker rebuilds it once
 

@@ -8,8 +8,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from bench.envs import EnvSpec
+from bench.families import FAMILIES
 from bench.interface import ConfigError
-from bench.registry import ALGOS, algo_class, build, resolve_params
+from bench.registry import ALGOS, algo_class, build
+from bench.run import algorithm_params
 from tests.conftest import CONFIGS, compose_config, run_bench
 
 ENV_NAMES = sorted(p.stem for p in (CONFIGS / "env").glob("*.yaml"))
@@ -20,6 +22,31 @@ SUITES = sorted(p.stem for p in (CONFIGS / "suite").glob("*.yaml"))
 def test_algo_configs_mirror_the_registry():
     algo_class("ppo")  # loads every algorithm module
     assert set(ALGO_NAMES) == set(ALGOS)
+
+
+@pytest.mark.parametrize("algo", ALGO_NAMES)
+def test_algo_params_are_the_constructor_parameters(algo):
+    """Every knob is listed (so ``algo.params.x=...`` needs no ``+``) and none is invented."""
+    cfg = compose_config([f"algo={algo}"])
+    assert sorted(cfg.algo.params) == sorted(ALGOS[algo].hyperparameter_names())
+
+
+@pytest.mark.parametrize("budget", sorted(p.stem for p in (CONFIGS / "budget").glob("*.yaml")))
+def test_budgets_cover_exactly_the_env_families(budget):
+    assert set(OmegaConf.load(CONFIGS / "budget" / f"{budget}.yaml").by_family) == set(FAMILIES)
+
+
+@pytest.mark.parametrize("algo", ALGO_NAMES)
+def test_tuned_entries_name_families_or_env_ids(algo):
+    """``tuned`` keys are merged by name (bench/registry.py resolve_params): a typo is silent."""
+    env_ids = {OmegaConf.load(p).id for p in (CONFIGS / "env").glob("*.yaml")}
+    tuned = compose_config([f"algo={algo}"]).algo.get("tuned") or {}
+    assert set(tuned) <= {"default", *FAMILIES, *env_ids}
+
+
+def test_env_configs_name_known_families():
+    used = {OmegaConf.load(p).family for p in (CONFIGS / "env").glob("*.yaml")}
+    assert used == set(FAMILIES)
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -36,12 +63,7 @@ def test_every_env_config_builds_a_spec(env):
 @pytest.mark.parametrize("env", ["cartpole", "pendulum"])
 def test_every_algo_config_builds(algo, env):
     cfg = compose_config([f"algo={algo}", f"env={env}"])
-    params = resolve_params(
-        OmegaConf.to_container(cfg.algo.get("tuned"), resolve=True),
-        OmegaConf.to_container(cfg.algo.params, resolve=True),
-        cfg.env.family,
-        cfg.env.id,
-    )
+    params = algorithm_params(cfg, EnvSpec(**OmegaConf.to_container(cfg.env, resolve=True)))
     assert build(algo, params).hyperparameters() is not None
 
 

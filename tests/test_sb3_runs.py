@@ -8,12 +8,14 @@ import tempfile
 import pandas as pd
 import pytest
 
-from bench.algos.sb3 import SB3_ALGOS
 from bench.envs import EnvFactory, EnvSpec, random_policy_return
 from bench.interface import IncompatibleError
 from bench.records import METRICS_COLUMNS, RunFolder
-from bench.registry import algo_class
+from bench.registry import algo_class, names
 from bench.run import run, run_dir_of
+from bench.sb3.adapter import SB3Algorithm
+
+SB3_ALGOS = names(SB3Algorithm)
 
 # A compatible env for each algorithm: discrete-only ones on CartPole, the rest on Pendulum.
 ENV_FOR = {name: "cartpole" if "continuous" not in algo_class(name).action_kinds else "pendulum"

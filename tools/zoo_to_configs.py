@@ -13,37 +13,22 @@ the budget decides; ``env_wrapper`` / ``frame_stack``: the env factory decides) 
 
 from __future__ import annotations
 
-import inspect
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import sb3_contrib
-import stable_baselines3 as sb3
 import yaml
 
-ALGOS = {
-    "ppo": (sb3.PPO, "Proximal Policy Optimisation (Schulman et al. 2017), stable-baselines3"),
-    "a2c": (sb3.A2C, "A2C: the synchronous form of A3C (Mnih et al. 2016), stable-baselines3"),
-    "dqn": (sb3.DQN, "DQN (Mnih et al. 2015), stable-baselines3"),
-    "qrdqn": (sb3_contrib.QRDQN, "QR-DQN (Dabney et al. 2018), sb3-contrib"),
-    "ddpg": (sb3.DDPG, "DDPG (Lillicrap et al. 2016), stable-baselines3"),
-    "td3": (sb3.TD3, "TD3 (Fujimoto et al. 2018), stable-baselines3"),
-    "sac": (sb3.SAC, "SAC (Haarnoja et al. 2018), stable-baselines3"),
-    "ars": (sb3_contrib.ARS, "Augmented Random Search (Mania et al. 2018), sb3-contrib"),
-}
+from bench.registry import ALGOS, names
+from bench.sb3.adapter import SB3Algorithm
+
 ENVS = [
     "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
     "LunarLander-v3", "Hopper-v4", "HalfCheetah-v4", "Walker2d-v4", "Ant-v4", "Humanoid-v4",
     "Swimmer-v4", "InvertedPendulum-v4",
 ]  # fmt: skip
 DROP = {"n_timesteps", "env_wrapper", "frame_stack", "callback", "normalize_kwargs"}
-SKIP_ARGS = {
-    "self", "policy", "env", "verbose", "seed", "device", "_init_setup_model",
-    "tensorboard_log", "replay_buffer_class", "rollout_buffer_class", "action_noise",
-}  # fmt: skip
-ADAPTER = {"policy": None, "n_envs": None, "normalize": None, "noise_type": None, "noise_std": None}
 
 
 class _Name(str):
@@ -71,16 +56,17 @@ def _entry(raw: dict[str, Any]) -> dict[str, Any]:
 
 def main(hyperparams: Path, out: Path = Path("configs/algo")) -> None:
     version = metadata.version("stable-baselines3")
-    for name, (cls, title) in ALGOS.items():
+    for name in names(SB3Algorithm):  # every registered SB3 algorithm
+        algo = ALGOS[name]
+        title = (algo.__doc__ or name).rstrip(".")
         zoo = yaml.safe_load((hyperparams / f"{name}.yml").read_text())
-        args = [a for a in inspect.signature(cls.__init__).parameters if a not in SKIP_ARGS]
         tuned: dict[str, Any] = {}
         if "atari" in zoo:
             tuned["atari"] = _entry(zoo["atari"])
         for env_id in ENVS:
             if env_id in zoo:
                 tuned[env_id.replace("-v4", "-v5")] = _entry(zoo[env_id])
-        doc = {"name": name, "params": {**ADAPTER, **dict.fromkeys(args)}, "tuned": tuned}
+        doc = {"name": name, "params": dict.fromkeys(algo.hyperparameter_names()), "tuned": tuned}
         header = (
             f"# {title}.\n"
             "# params: every knob, null = tuned value below, else the stable-baselines3\n"

@@ -10,8 +10,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from bench.algos.networks import NetSpec
 from bench.envs import EnvFactory, EnvSpec
+from bench.population.networks import NetSpec
 from bench.records import read_json
 from bench.run import run
 
@@ -72,42 +72,3 @@ def table(path: Path) -> list[dict[str, str]]:
 
     with path.open() as handle:
         return [{k: v for k, v in row.items() if k not in CLOCKS} for row in csv.DictReader(handle)]
-
-
-def assert_resume_equals_uninterrupted(
-    job: Callable[..., tuple[dict[str, Any], Path]],
-    monkeypatch: pytest.MonkeyPatch,
-    strategy: type,
-    *overrides: str,
-    crash_after: int = 2,
-) -> None:
-    """Kill a run after ``crash_after`` generations, resume it, and compare with a whole run.
-
-    The kill is an exception raised while logging the next generation, i.e. after that
-    generation's work and before its row lands, the worst point; the resumed run must not
-    start over (``strategy._setup`` is forbidden) and must write the same tables and score.
-    """
-    from bench.recorder import Recorder
-
-    _, whole = job(*overrides, sub="whole")
-    original = Recorder.log_generation
-
-    def crash(self: Recorder, row: Any) -> None:
-        if len(self.generation_rows) == crash_after:
-            raise RuntimeError("simulated kill")
-        original(self, row)
-
-    monkeypatch.setattr(Recorder, "log_generation", crash)
-    with pytest.raises(RuntimeError, match="simulated kill"):
-        job(*overrides, sub="resumed")
-    monkeypatch.setattr(Recorder, "log_generation", original)
-
-    def no_fresh_start(self: Any, rng: Any) -> None:
-        raise AssertionError("resumed run started from scratch")
-
-    monkeypatch.setattr(strategy, "_setup", no_fresh_start)
-    meta, resumed = job(*overrides, sub="resumed")
-    assert meta["status"] == "completed" and meta["attempts"] == 2
-    for name in ("generations.csv", "metrics.csv"):
-        assert table(resumed / name) == table(whole / name)
-    assert summary(resumed)["final_eval_return"] == summary(whole)["final_eval_return"]

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from bench.algos.evaluator import (
+from bench.population.backends import make_evaluator
+from bench.population.genomes import (
     DenseGenomes,
     GenomeStore,
     NoiseTable,
     Perturbations,
-    RolloutOptions,
     SeedChains,
-    make_evaluator,
 )
-from bench.algos.networks import NetworkPolicy
+from bench.population.networks import NetworkPolicy
+from bench.population.rollout import RolloutOptions
 from tests.algos.conftest import make_factory, net_spec
 
 TABLE = NoiseTable(size=100_000, seed=7)
@@ -186,7 +186,7 @@ def test_seed_chain_cache_keeps_the_best_and_stays_exact(cartpole) -> None:
 
 
 def test_running_obs_norm_matches_numpy(pendulum) -> None:
-    from bench.algos.population import RunningObsNorm
+    from bench.population.obs_norm import ObsStats, RunningObsNorm
 
     spec = net_spec(pendulum, "linear")
     with make_evaluator("vector", pendulum, spec) as ev:
@@ -194,7 +194,7 @@ def test_running_obs_norm_matches_numpy(pendulum) -> None:
     stats = result.obs_stats
     assert stats is not None and stats.count == result.steps == 400
     norm = RunningObsNorm(spec.obs_shape)
-    norm.count, norm.total, norm.total_sq = 0.0, np.zeros(3), np.zeros(3)
+    norm.stats = ObsStats.zeros((3,))  # no prior: the statistics alone
     norm.update(stats)
     mean, std = norm.mean_std
     expected = stats.total / stats.count
@@ -215,3 +215,19 @@ def test_atari_episodes_depend_only_on_their_seed() -> None:
     assert np.array_equal(out[0].descriptors, out[1].descriptors)
     assert np.array_equal(out[0].returns, out[1].returns)
     assert out[0].steps == 4 * 60 and out[0].descriptors.shape == (2, 2, 128)
+
+
+def test_in_process_worker_keeps_the_configured_torch_threads(cartpole) -> None:
+    """The run records ``torch.get_num_threads()`` as what ran: the ``vector`` worker must not
+    change it; the process and Ray workers are told to use one thread each."""
+    spec = net_spec(cartpole, "linear")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with make_evaluator("vector", cartpole, spec) as ev:
+            ev.evaluate(chains(2), np.arange(2)[:, None])
+            assert torch.get_num_threads() == 2 and ev.options.torch_threads is None
+    finally:
+        torch.set_num_threads(before)
+    with make_evaluator("process", cartpole, spec, workers=1) as ev:
+        assert ev.options.torch_threads == 1

@@ -10,9 +10,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from bench.algos.evaluator import PopulationResult, SeedChains
-from bench.algos.novelty import NoveltySearchGA
 from bench.maze import ACCEL_SPEED, ACCEL_TURN, GOAL, GOAL_BONUS, LEHMAN_TURN, MAX_SPEED, START
+from bench.population.genomes import SeedChains
+from bench.population.networks import NetSpec
+from bench.population.rollout import PopulationResult
+from bench.strategies.novelty import NoveltySearchGA
 
 # A hand-made route round the maze (screen coordinates, y down): right through the gap at
 # (108, 164), up the diagonal corridor, round the wall tip at (87, 91), over the top, into the
@@ -149,14 +151,17 @@ def test_ga_ns_reaches_the_maze_goal_where_ga_does_not(job) -> None:
 
 def test_ga_ns_parents_are_the_most_novel_not_the_return_elite() -> None:
     """The return elite is carried into the population but is not bred from unless novel."""
-    ga = NoveltySearchGA(novelty_k=1, population_size=4, truncation=2, elite_candidates=0,
-                         archive_prob=0.0)  # fmt: skip
+    algo = NoveltySearchGA(novelty_k=1, population_size=4, truncation=2, elite_candidates=0,
+                           archive_prob=0.0, network="linear")  # fmt: skip
+    net = NetSpec("linear", (2,), n_actions=2).build()
+    ga = algo.make_strategy(net, np.random.default_rng(0))
     ga.population = [(1,), (2,), (3,), (4,)]
     xy = np.array([[30.0, 62.0], [31.0, 62.0], [150.0, 180.0], [100.0, 114.0]])  # 1, 2: trap
     result = PopulationResult(
         returns=np.array([[124.0], [123.0], [-40.0], [10.0]]), lengths=np.full((4, 1), 400),
         steps=1600, episodes=4, descriptors=xy[:, None, :].astype(np.float32),
     )  # fmt: skip
-    row = ga._tell(SeedChains(ga.population), result, np.random.default_rng(0))
+    row = ga.tell(SeedChains(ga.population), result, np.random.default_rng(0))
+    assert ga.validation() is None  # elite_candidates 0: the best return is the elite
     assert ga.elite == (1,) and ga.parents == [(3,), (4,)]
     assert row["behaviour_cells"] == 3 and row["archive_size"] == 0

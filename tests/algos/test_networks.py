@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.algos.networks import NetSpec, NetworkPolicy
+from bench.population.networks import NetSpec, NetworkPolicy
 
 PIXELS = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
 RAM = gym.spaces.Box(0, 255, (128,), np.uint8)

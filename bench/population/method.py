@@ -1,68 +1,80 @@
 """The generation loop shared by gradient-free methods: ask -> evaluate -> tell, evosax style.
 
-A strategy (one per module: ``ga.py``, ``novelty.py``, the ES modules) subclasses
-:class:`PopulationMethod` and implements the hooks ``_setup``, ``_ask``, ``_tell``, ``_best``,
-``_state_dict`` and ``_load_state_dict``. The base builds the network for the env and the
-evaluator (``vector`` / ``process`` / ``ray``), charges every training episode to the budget,
-logs one row per generation, hands the current best policy to evaluation, checkpoints, and
-resumes so that an interrupted run ends exactly as an uninterrupted one with the same seed:
-all randomness comes from one ``numpy.random.Generator`` whose state is checkpointed, and every
-episode is reset with a seed drawn from it. A generation, once started, is finished, so a run
-may overshoot its frame budget by up to one generation (the papers count the same way).
-Optional running observation normalisation
-(Salimans et al. 2017, arXiv 1703.03864; Wong et al. 2024, arXiv 2402.06912) is kept here.
+A method is two things, both in its module under ``bench/strategies/``: a :class:`Strategy`
+(ask/tell over genomes; it knows nothing of envs, budgets, workers or records, so it can be
+tested on a hand-written fitness) and a registered :class:`PopulationMethod` subclass whose
+constructor takes the hyperparameters and whose :meth:`~PopulationMethod.make_strategy` builds
+the strategy. This base does the rest: it builds the network for the env and the evaluator
+(``vector`` / ``process`` / ``ray``), charges every training and validation episode to the
+budget, logs one row per generation, hands the current best policy to evaluation,
+checkpoints, and resumes so that an interrupted run ends exactly as an uninterrupted one with
+the same seed: all randomness comes from one ``numpy.random.Generator`` whose state is
+checkpointed, and every episode is reset with a seed drawn from it. A generation, once
+started, is finished, so a run may overshoot its frame budget by up to one generation (the
+papers count the same way). Optional running observation normalisation (Salimans et al. 2017,
+arXiv 1703.03864; Wong et al. 2024, arXiv 2402.06912) is applied here, for every strategy.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.algos.evaluator import (
-    BACKENDS,
-    Evaluator,
-    GenomeBatch,
-    ObsStats,
-    PopulationResult,
-    RolloutOptions,
-    default_max_envs,
-    make_evaluator,
-)
-from bench.algos.networks import NETWORKS, NetSpec, NetworkPolicy, PolicyNet
 from bench.envs import EnvSpec
-from bench.interface import Algorithm, ConfigError, Policy, TrainContext
+from bench.interface import Algorithm, ConfigError, Contract, Policy, TrainContext
+from bench.population.backends import BACKENDS, Evaluator, make_evaluator
+from bench.population.genomes import GenomeBatch
+from bench.population.networks import NETWORKS, NetSpec, NetworkPolicy, PolicyNet
+from bench.population.obs_norm import RunningObsNorm
+from bench.population.rollout import PopulationResult, RolloutOptions, default_max_envs
 
 SEED_HIGH = 2**31 - 1  # episode reset seeds are drawn in [0, SEED_HIGH)
 
 
-class RunningObsNorm:
-    """Running mean / std of observations from collected :class:`ObsStats` (std floor 1e-2)."""
+class Strategy(ABC):
+    """Ask/tell over genome batches; maximises the mean return of each genome."""
 
-    def __init__(self, shape: Sequence[int]) -> None:
-        self.count = 1e-2  # as OpenAI-ES: a tiny prior so the first std is finite
-        self.total = np.zeros(shape)
-        self.total_sq = np.full(shape, 1e-2)
+    @abstractmethod
+    def ask(self, rng: np.random.Generator) -> GenomeBatch:
+        """This generation's genomes."""
 
-    def update(self, stats: ObsStats | None) -> None:
-        if stats is not None:
-            self.count += stats.count
-            self.total = self.total + stats.total
-            self.total_sq = self.total_sq + stats.total_sq
+    def shared(self) -> Mapping[str, np.ndarray]:
+        """Vectors the batch refers to by name (the ES mean): sent to workers once per ask."""
+        return {}
 
-    @property
-    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
-        mean = self.total / self.count
-        var = np.maximum(self.total_sq / self.count - mean**2, 1e-4)
-        return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
+    @abstractmethod
+    def tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        """Update from the batch's results; return extra generation-row columns."""
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "total": self.total, "total_sq": self.total_sq}
+    def validation(self) -> tuple[GenomeBatch, int] | None:
+        """Genomes to evaluate again after :meth:`tell`, and episodes each (the GA's elite
+        candidates); None: no validation round. Charged to the budget like training."""
+        return None
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.count, self.total, self.total_sq = state["count"], state["total"], state["total_sq"]
+    def tell_validation(self, batch: GenomeBatch, result: PopulationResult) -> dict[str, Any]:
+        """Results of the :meth:`validation` round; extra generation-row columns."""
+        return {}
+
+    @abstractmethod
+    def best(self) -> np.ndarray:
+        """Weights (P,) of the policy to evaluate and return (elite, ES mean, ...)."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+def shaped_fitness(result: PopulationResult, reward_shift: float) -> np.ndarray:
+    """Mean return with ``reward_shift`` added to every step's reward: sum_t (r_t + shift) =
+    return + shift * length, so shaping needs no per-step hook. Training only."""
+    return result.fitness + reward_shift * result.lengths.mean(axis=1)
 
 
 class LazyPolicy:
@@ -96,6 +108,7 @@ class PopulationMethod(Algorithm):
     """
 
     kind: ClassVar[str] = "gradient_free"
+    contract: ClassVar[Contract] = Contract(exact_resume=True, backends=("process",))
 
     def __init__(
         self,
@@ -136,33 +149,13 @@ class PopulationMethod(Algorithm):
         self.net: PolicyNet | None = None
         self.evaluator: Evaluator | None = None
         self.norm: RunningObsNorm | None = None
+        self.strategy: Strategy | None = None
         self.ctx: TrainContext | None = None
 
-    # -- hooks for strategies -----------------------------------------------------------------
+    # -- what a method defines ----------------------------------------------------------------
     @abstractmethod
-    def _setup(self, rng: np.random.Generator) -> None:
-        """Fresh run: initialise the strategy state (``self.net`` / ``self.net_spec`` are set)."""
-
-    @abstractmethod
-    def _ask(self, rng: np.random.Generator) -> GenomeBatch:
-        """This generation's genomes (may ``self.evaluator.broadcast`` shared vectors first)."""
-
-    @abstractmethod
-    def _tell(
-        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        """Update from the results; return extra generation-row columns. May call
-        :meth:`evaluate_genomes` again (e.g. elite validation: charged to the budget)."""
-
-    @abstractmethod
-    def _best(self) -> np.ndarray:
-        """Weights (P,) of the policy to evaluate and return (elite, ES mean, ...)."""
-
-    @abstractmethod
-    def _state_dict(self) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def _load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+    def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> Strategy:
+        """A fresh strategy for ``net`` (a resumed run then loads its saved state into it)."""
 
     def genomes_to_cache(self) -> int:
         """Seed-chain genomes each worker keeps between calls (the GA: its T + 1)."""
@@ -172,8 +165,8 @@ class PopulationMethod(Algorithm):
         """Key of the behaviour descriptor the evaluator records (novelty search), or None."""
         return None
 
-    # -- services for strategies --------------------------------------------------------------
-    def evaluate_genomes(
+    # -- services -------------------------------------------------------------------------------
+    def evaluate(
         self, batch: GenomeBatch, episodes: int, rng: np.random.Generator
     ) -> PopulationResult:
         """Evaluate ``batch`` for ``episodes`` each with seeds from ``rng``; charge the budget."""
@@ -187,19 +180,16 @@ class PopulationMethod(Algorithm):
         self.ctx.recorder.log_train_episodes(result.returns.ravel().tolist())
         return result
 
-    def update_obs_norm(self, result: PopulationResult) -> None:
-        """Fold a result's observation statistics in (the base does it after ``_tell``)."""
-        if self.norm is not None:
-            self.norm.update(result.obs_stats)
-
     def make_policy(self, weights: np.ndarray) -> NetworkPolicy:
         assert self.net_spec is not None
         norm = self.norm.mean_std if self.norm is not None else None
         return NetworkPolicy(self.net_spec, weights, norm)
 
     def policy(self) -> Policy:
-        """The current best as a lazily built policy."""
-        return LazyPolicy(lambda: self.make_policy(self._best()))
+        """The strategy's current best as a lazily built policy."""
+        strategy = self.strategy
+        assert strategy is not None
+        return LazyPolicy(lambda: self.make_policy(strategy.best()))
 
     # -- Algorithm ------------------------------------------------------------------------------
     def check_compatible(self, spec: EnvSpec) -> None:
@@ -214,14 +204,6 @@ class PopulationMethod(Algorithm):
             raise ConfigError(
                 f"network '{self.network}' needs image observations; {spec.id} has vectors"
             )
-
-    def hyperparameters(self) -> dict[str, Any]:
-        keys = (
-            "network", "hidden_sizes", "activation", "linear_bias", "zero_init",
-            "episodes_per_eval", "max_episode_steps", "backend", "workers", "max_envs",
-            "ray_address", "obs_norm", "allow_linear_on_pixels",
-        )  # fmt: skip
-        return {k: getattr(self, k) for k in keys}
 
     def policy_size(self) -> int | None:
         return None if self.net is None else self.net.num_params
@@ -253,50 +235,68 @@ class PopulationMethod(Algorithm):
     def train(self, ctx: TrainContext) -> Policy:
         self.ctx = ctx
         self._build(ctx)
+        assert self.net is not None
         rng = np.random.default_rng(ctx.seed)
+        self.strategy = self.make_strategy(self.net, rng)
         loaded = ctx.checkpoints.load()
         try:
             if loaded is None:
-                self._setup(rng)
                 ctx.recorder.maybe_evaluate(self.policy())  # the initial policy, at frame 0
             else:
                 self._restore(loaded[0], rng)
             while ctx.budget.exhausted() is None:
-                batch = self._ask(rng)
-                result = self.evaluate_genomes(batch, self.episodes_per_eval, rng)
-                extra = self._tell(batch, result, rng)
-                self.update_obs_norm(result)
-                self.generation += 1
-                fitness = result.fitness
-                ctx.recorder.log_generation({
-                    "return_best": float(fitness.max()),
-                    "return_mean": float(fitness.mean()),
-                    "return_std": float(fitness.std()),
-                    "population": len(batch),
-                    "genome_batch_bytes": batch.nbytes(),
-                    **extra,
-                })  # fmt: skip
+                ctx.recorder.log_generation(self._generation(rng))
                 ctx.recorder.maybe_evaluate(self.policy())
                 if ctx.checkpoints.due():
                     ctx.budget.pause()  # writing a checkpoint is not training
                     ctx.checkpoints.save(self._checkpoint_state(rng))
                     ctx.budget.resume()
-            return self.make_policy(self._best())
+            return self.make_policy(self.strategy.best())
         finally:
             if self.evaluator is not None:
                 self.evaluator.close()
 
+    def _generation(self, rng: np.random.Generator) -> dict[str, Any]:
+        """ask -> evaluate -> tell (-> validate), then fold in the observation statistics."""
+        strategy, evaluator = self.strategy, self.evaluator
+        assert strategy is not None and evaluator is not None
+        batch = strategy.ask(rng)
+        for name, vector in strategy.shared().items():
+            evaluator.broadcast(name, vector.astype(np.float32))
+        result = self.evaluate(batch, self.episodes_per_eval, rng)
+        row = strategy.tell(batch, result, rng)
+        follow_up = strategy.validation()
+        if follow_up is not None:
+            candidates, episodes = follow_up
+            row.update(
+                strategy.tell_validation(candidates, self.evaluate(candidates, episodes, rng))
+            )
+        if self.norm is not None:
+            self.norm.update(result.obs_stats)
+        self.generation += 1
+        fitness = result.fitness
+        return {
+            "return_best": float(fitness.max()),
+            "return_mean": float(fitness.mean()),
+            "return_std": float(fitness.std()),
+            "population": len(batch),
+            "genome_batch_bytes": batch.nbytes(),
+            **row,
+        }
+
     def _checkpoint_state(self, rng: np.random.Generator) -> dict[str, Any]:
+        assert self.strategy is not None
         return {
             "rng": rng.bit_generator.state,
             "generation": self.generation,
             "norm": self.norm.state_dict() if self.norm is not None else None,
-            "strategy": self._state_dict(),
+            "strategy": self.strategy.state_dict(),
         }
 
     def _restore(self, state: Mapping[str, Any], rng: np.random.Generator) -> None:
+        assert self.strategy is not None
         rng.bit_generator.state = state["rng"]
         self.generation = int(state["generation"])
         if self.norm is not None and state["norm"] is not None:
             self.norm.load_state_dict(state["norm"])
-        self._load_state_dict(state["strategy"])
+        self.strategy.load_state_dict(state["strategy"])

@@ -15,15 +15,22 @@ Generation size is ``population_size`` episodes rather than the paper's 10,000-e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.stats
 
-from bench.algos.evaluator import GenomeBatch, NoiseTable, Perturbations, PopulationResult
-from bench.algos.population import SEED_HIGH, PopulationMethod
-from bench.interface import ConfigError
+from bench.interface import ConfigError, Contract
+from bench.population.genomes import GenomeBatch, NoiseTable, Perturbations
+from bench.population.method import (
+    SEED_HIGH,
+    PopulationMethod,
+    Strategy,
+    shaped_fitness,
+)
+from bench.population.networks import PolicyNet
+from bench.population.rollout import PopulationResult
 from bench.registry import register
 
 
@@ -138,6 +145,48 @@ class OpenAIESStrategy:
             setattr(self.optimizer, key, value.copy() if hasattr(value, "copy") else value)
 
 
+class OpenAIESLoop(Strategy):
+    """:class:`OpenAIESStrategy` in the generation loop: candidates cross as (offset, sign)
+    pairs around the mean, which workers receive once per generation (:meth:`shared`)."""
+
+    def __init__(self, core: OpenAIESStrategy, reward_shift: float) -> None:
+        self.core, self.reward_shift = core, reward_shift
+        self._indices: np.ndarray | None = None
+
+    def ask(self, rng: np.random.Generator) -> GenomeBatch:
+        self._indices = self.core.ask(rng)
+        pairs = len(self._indices)
+        return Perturbations(
+            indices=np.repeat(self._indices, 2),
+            signs=np.tile(np.array([1, -1], dtype=np.int8), pairs),
+            sigma=self.core.sigma,
+            noise=self.core.noise,
+        )
+
+    def shared(self) -> Mapping[str, np.ndarray]:
+        return {"mean": self.core.theta}
+
+    def tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        assert self._indices is not None
+        self.core.tell(self._indices, shaped_fitness(result, self.reward_shift))
+        return {
+            "sigma": self.core.sigma,
+            "gradient_norm": self.core.last_gradient_norm,
+            "theta_norm": float(np.linalg.norm(self.core.theta)),
+        }
+
+    def best(self) -> np.ndarray:
+        return self.core.theta.astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.core.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.core.load_state_dict(state)
+
+
 @register("es")
 class OpenAIES(PopulationMethod):
     """OpenAI-ES under the harness (see the module docstring); the evaluated policy is the mean.
@@ -151,6 +200,14 @@ class OpenAIES(PopulationMethod):
         reward_shift: added to every training reward, for the fitness only (0: off).
         **common: :class:`PopulationMethod` options (network, obs_norm, backend, ...).
     """
+
+    small_noise: ClassVar[dict[str, Any]] = {"noise_table_size": 1_000_000}  # 4 MB, for tests
+    contract: ClassVar[Contract] = replace(
+        PopulationMethod.contract, params=small_noise, frames=6_000, solve_params=small_noise,
+        solves=("cartpole", 100_000, 475.0),
+        bad_params=({"sigma": 0.0}, {"sigma": -1}, {"stepsize": 0}, {"population_size": 3},
+                    {"population_size": 0}, {"network": "resnet"}),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -174,67 +231,17 @@ class OpenAIES(PopulationMethod):
             raise ConfigError(f"noise_table_size must be >= 1, got {noise_table_size}")
         self.sigma, self.stepsize, self.l2coeff = float(sigma), float(stepsize), float(l2coeff)
         self.population_size = int(population_size)
-        self.noise = NoiseTable(size=int(noise_table_size), seed=int(noise_seed))
+        self.noise_table_size, self.noise_seed = int(noise_table_size), int(noise_seed)
         self.reward_shift = float(reward_shift)
         # Validates sigma / stepsize / l2coeff now, before any work (a ConfigError, not at train).
-        OpenAIESStrategy(np.zeros(1), self.sigma, self.stepsize, self.l2coeff, 1, NoiseTable(1, 0))
-        self.strategy: OpenAIESStrategy | None = None
-        self._indices: np.ndarray | None = None
+        self.new_core(np.zeros(1), NoiseTable(1, 0))
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {
-            "sigma": self.sigma,
-            "stepsize": self.stepsize,
-            "l2coeff": self.l2coeff,
-            "population_size": self.population_size,
-            "noise_table_size": self.noise.size,
-            "noise_seed": self.noise.seed,
-            "reward_shift": self.reward_shift,
-            **super().hyperparameters(),
-        }
-
-    def _new_strategy(self, theta: np.ndarray) -> OpenAIESStrategy:
+    def new_core(self, theta: np.ndarray, noise: NoiseTable | None = None) -> OpenAIESStrategy:
+        noise = noise or NoiseTable(self.noise_table_size, self.noise_seed)
         return OpenAIESStrategy(
-            theta, self.sigma, self.stepsize, self.l2coeff, self.population_size // 2, self.noise
+            theta, self.sigma, self.stepsize, self.l2coeff, self.population_size // 2, noise
         )
 
-    def _setup(self, rng: np.random.Generator) -> None:
-        assert self.net is not None
-        self.strategy = self._new_strategy(self.net.init_params(int(rng.integers(SEED_HIGH))))
-
-    def _ask(self, rng: np.random.Generator) -> GenomeBatch:
-        assert self.strategy is not None and self.evaluator is not None
-        self._indices = self.strategy.ask(rng)
-        # Workers get the mean once per generation; each candidate is then (offset, sign).
-        self.evaluator.broadcast("mean", self.strategy.theta.astype(np.float32))
-        pairs = len(self._indices)
-        return Perturbations(
-            indices=np.repeat(self._indices, 2),
-            signs=np.tile(np.array([1, -1], dtype=np.int8), pairs),
-            sigma=self.sigma,
-            noise=self.noise,
-        )
-
-    def _tell(
-        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        assert self.strategy is not None and self._indices is not None
-        fitness = result.fitness + self.reward_shift * result.lengths.mean(axis=1)
-        self.strategy.tell(self._indices, fitness)
-        return {
-            "sigma": self.sigma,
-            "gradient_norm": self.strategy.last_gradient_norm,
-            "theta_norm": float(np.linalg.norm(self.strategy.theta)),
-        }
-
-    def _best(self) -> np.ndarray:
-        assert self.strategy is not None
-        return self.strategy.theta.astype(np.float32)
-
-    def _state_dict(self) -> dict[str, Any]:
-        assert self.strategy is not None
-        return self.strategy.state_dict()
-
-    def _load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.strategy = self._new_strategy(np.asarray(state["theta"]))
-        self.strategy.load_state_dict(state)
+    def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> OpenAIESLoop:
+        theta = net.init_params(int(rng.integers(SEED_HIGH)))
+        return OpenAIESLoop(self.new_core(theta), self.reward_shift)

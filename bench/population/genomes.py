@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.algos.networks import PolicyNet
+from bench.population.networks import PolicyNet
 
 Chain = tuple  # (init_seed, (seed, power), (seed, power), ...)
 

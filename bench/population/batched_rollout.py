@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.algos.networks import normalise_obs
+from bench.population.obs_norm import ObsStats, normalise_obs
 
 if TYPE_CHECKING:
-    from bench.algos.genomes import GenomeBatch
-    from bench.algos.rollout import RolloutWorker
+    from bench.population.genomes import GenomeBatch
+    from bench.population.rollout import RolloutWorker
 
 ROBOT_BEHAVIOURS: dict[str, Callable[[Any, np.ndarray], np.ndarray]] = {
     "xy": lambda robots, obs: robots.pos,
@@ -41,7 +41,7 @@ def run_batched(
     time_limit: int,
     obs_norm: tuple[np.ndarray, np.ndarray] | None,
     collect_obs: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[Any] | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, ObsStats | None]:
     """Episodes ``(k, e)`` in chunks of ``max_envs``, each chunk in lock-step to its end.
 
     The maze is deterministic, so ``seeds`` only fix the job count. Returns (returns, lengths,
@@ -54,7 +54,7 @@ def run_batched(
     if name is not None and name not in ROBOT_BEHAVIOURS:
         raise ValueError(f"behaviour '{name}' is not available on a batched simulator")
     descriptors: np.ndarray | None = None
-    stats: list[Any] | None = None
+    stats = ObsStats.zeros(worker.spec.obs_shape) if collect_obs else None
     jobs = [(k, e) for k in range(k_count) for e in range(e_count)]
     size = min(worker.options.max_envs, len(jobs))
     params = torch.zeros(size, worker.net.num_params, device=worker.options.device)
@@ -73,13 +73,8 @@ def run_batched(
         alive[:m] = True
         total, steps = np.zeros(size), np.zeros(size, dtype=np.int64)
         while alive.any():
-            if collect_obs:
-                seen = obs[alive].astype(np.float64)
-                if stats is None:
-                    stats = [0.0, np.zeros(seen.shape[1:]), np.zeros(seen.shape[1:])]
-                stats[0] += len(seen)
-                stats[1] += seen.sum(0)
-                stats[2] += (seen * seen).sum(0)
+            if stats is not None:
+                stats.add(obs[alive])
             x = torch.from_numpy(normalise_obs(obs, *obs_norm) if obs_norm is not None else obs)
             actions = worker.net.population_act(params, x.to(params.device)).cpu().numpy()
             reward, terminated = robots.step(actions)

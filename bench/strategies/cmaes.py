@@ -12,13 +12,14 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import cma
 import numpy as np
 
-from bench.algos.csa_es import LinearPolicyES
-from bench.interface import ConfigError
+from bench.interface import ConfigError, Contract
+from bench.population.dense import DenseES
 from bench.registry import register
 
 
@@ -113,16 +114,16 @@ class CMAStrategy:
 
 
 @register("cmaes")
-class CMAES(LinearPolicyES):
-    """CMA-ES (pycma) with Wong et al.'s linear policies; options in :class:`LinearPolicyES`."""
+class CMAES(DenseES):
+    """CMA-ES (pycma) with Wong et al.'s linear policies; options in
+    :class:`~bench.population.dense.DenseES`."""
 
+    contract: ClassVar[Contract] = replace(DenseES.contract, solves=("cartpole", 20_000, 475.0))
     diagonal: ClassVar[bool] = False
     #: full CMA-ES stores an n x n covariance (float64) and decomposes it: 20k params = 3.2 GB.
     max_full_dim: ClassVar[int] = 20_000
 
-    def _new_strategy(
-        self, mean: np.ndarray, sigma0: float, popsize: int, seed: int
-    ) -> CMAStrategy:
+    def new_dense(self, mean: np.ndarray, sigma0: float, popsize: int, seed: int) -> CMAStrategy:
         if not self.diagonal and mean.size > self.max_full_dim:
             raise ConfigError(
                 f"full CMA-ES on {mean.size} parameters needs an n x n covariance "

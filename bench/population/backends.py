@@ -1,10 +1,8 @@
-"""Population evaluation: K genomes x E episodes, one batched forward pass per env step.
+"""Population evaluation backends: K genomes x E episodes, one batched forward per env step.
 
-This module is the public face: the genome encodings live in :mod:`bench.algos.genomes`, the
-worker in :mod:`bench.algos.rollout`; both are re-exported here (``from bench.algos.evaluator
-import ...`` is the import path the strategies and tests use).
-
-Backends (``vector``, ``process``, ``ray``) run the same :class:`RolloutWorker`; episode
+``vector`` runs one :class:`~bench.population.rollout.RolloutWorker` in this process;
+``process`` and ``ray`` run the same worker in local processes or Ray actors and split a
+:class:`~bench.population.genomes.GenomeBatch` between them (``GenomeBatch.assign``). Episode
 ``(k, e)`` is reset with ``seeds[k, e]`` and policies are deterministic, so every backend and
 worker count gives identical returns. Steps are agent steps; the budget multiplies by frame skip.
 """
@@ -13,38 +11,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from bench.algos.genomes import (
-    Chain,
-    DenseGenomes,
-    GenomeBatch,
-    GenomeStore,
-    NoiseTable,
-    Perturbations,
-    SeedChains,
-    chain_nbytes,
-    chain_params,
-)
-from bench.algos.networks import NetSpec
-from bench.algos.rollout import (
-    BEHAVIOURS,
-    ObsStats,
-    PopulationResult,
-    RolloutOptions,
-    RolloutWorker,
-    default_max_envs,
-)
 from bench.envs import EnvFactory
-
-__all__ = [
-    "BACKENDS", "BEHAVIOURS", "Chain", "DenseGenomes", "Evaluator", "GenomeBatch",
-    "GenomeStore", "NoiseTable", "ObsStats", "Perturbations", "PopulationResult",
-    "ProcessEvaluator", "RayEvaluator", "RolloutOptions", "RolloutWorker", "SeedChains",
-    "chain_nbytes", "chain_params", "default_max_envs", "make_evaluator",
-]  # fmt: skip
+from bench.population.genomes import GenomeBatch, SeedChains
+from bench.population.networks import NetSpec
+from bench.population.rollout import PopulationResult, RolloutOptions, RolloutWorker
 
 
 # -- backends ------------------------------------------------------------------------------------
@@ -117,7 +92,8 @@ class ProcessEvaluator(Evaluator):
     ) -> None:
         import multiprocessing as mp
 
-        self.factory, self.spec, self.options = factory, spec, options
+        self.factory, self.spec = factory, spec
+        self.options = options = replace(options, torch_threads=1)  # a core per worker
         context = mp.get_context("spawn")  # fork after torch/ALE init is unsafe
         self._owners: dict[Any, int] = {}
         self._recent_owners: dict[Any, int] = {}
@@ -186,7 +162,8 @@ class RayEvaluator(ProcessEvaluator):
 
         import ray
 
-        self.factory, self.spec, self.options = factory, spec, options
+        self.factory, self.spec = factory, spec
+        self.options = options = replace(options, torch_threads=1)  # a core per actor
         self._owners: dict[Any, int] = {}
         self._recent_owners: dict[Any, int] = {}
         self._owns_ray = not ray.is_initialized()

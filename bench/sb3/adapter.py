@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-import sb3_contrib
-import stable_baselines3 as sb3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
@@ -27,12 +25,16 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from torch import nn
 
 from bench.budget import STOP_FRAMES
-from bench.interface import Algorithm, ConfigError, TrainContext
+from bench.interface import Algorithm, ConfigError, Contract, TrainContext
 from bench.registry import register
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
-# Keys that configure this adapter rather than the SB3 constructor.
-ADAPTER_KEYS = ("policy", "n_envs", "normalize", "noise_type", "noise_std")
+#: SB3 constructor arguments the harness sets itself (the env, the seed, the device, logging,
+#: action noise from ``noise_type``): not hyperparameters, so not in ``algo.params``.
+SET_BY_ADAPTER = frozenset({
+    "self", "policy", "env", "verbose", "seed", "device", "_init_setup_model",
+    "tensorboard_log", "replay_buffer_class", "rollout_buffer_class", "action_noise",
+})  # fmt: skip
 
 
 def _schedule(value: Any) -> Any:
@@ -121,11 +123,18 @@ class _HarnessCallback(BaseCallback):
 
 
 class SB3Algorithm(Algorithm):
-    """Base for every SB3 algorithm; subclasses set ``sb3_class`` and what they can act in."""
+    """Base for every SB3 algorithm; subclasses set ``sb3_class`` and what they can act in.
+
+    Hyperparameters: this adapter's (``policy``, ``n_envs``, ``normalize``, ``noise_type``,
+    ``noise_std``) and every ``sb3_class`` constructor argument the harness does not set.
+    """
 
     kind: ClassVar[str] = "gradient"
     sb3_class: ClassVar[type[BaseAlgorithm]]
     image_policy: ClassVar[str | None] = "CnnPolicy"
+    contract: ClassVar[Contract] = Contract(
+        bad_params=({"n_envs": 0}, {"noise_type": "pink"}, {"learning_rat": 1e-3})
+    )
 
     def __init__(
         self,
@@ -142,25 +151,34 @@ class SB3Algorithm(Algorithm):
             raise ConfigError(f"noise_type must be normal or ornstein-uhlenbeck, got {noise_type}")
         self.policy, self.n_envs, self.normalize = policy, int(n_envs), normalize
         self.noise_type, self.noise_std = noise_type, float(noise_std)
-        accepted = set(inspect.signature(self.sb3_class.__init__).parameters)
-        unknown = sorted(set(sb3_kwargs) - accepted)
+        accepted = self.sb3_arguments()
+        unknown = sorted(set(sb3_kwargs) - set(accepted))
         if unknown:
             raise ConfigError(
                 f"{self.sb3_class.__name__} has no hyperparameter(s) {unknown}; it accepts "
-                f"{sorted(accepted - {'self', 'env', 'policy', '_init_setup_model'})}"
+                f"{sorted(accepted)}"
             )
         self.sb3_kwargs = dict(sb3_kwargs)
         self._policy_size: int | None = None
 
+    @classmethod
+    def sb3_arguments(cls) -> list[str]:
+        """The SB3 constructor's arguments that are hyperparameters (not set by the harness)."""
+        names = inspect.signature(cls.sb3_class.__init__).parameters
+        return [n for n in names if n not in SET_BY_ADAPTER]
+
+    @classmethod
+    def hyperparameter_names(cls) -> list[str]:
+        return [*super().hyperparameter_names(), *cls.sb3_arguments()]
+
     def hyperparameters(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "n_envs": self.n_envs,
-            "normalize": self.normalize,
-            "noise_type": self.noise_type,
-            "noise_std": self.noise_std,
-            **self.sb3_kwargs,
+        """Every hyperparameter as it runs: configured values, else SB3's own defaults."""
+        defaults = inspect.signature(self.sb3_class.__init__).parameters
+        own = {name: getattr(self, name) for name in super().hyperparameter_names()}
+        sb3 = {
+            name: self.sb3_kwargs.get(name, defaults[name].default) for name in self.sb3_arguments()
         }
+        return {**own, **sb3}
 
     def policy_size(self) -> int | None:
         return self._policy_size
@@ -255,29 +273,20 @@ def _nbytes(buffer: Any) -> int:
     return sum(v.nbytes for v in vars(buffer).values() if isinstance(v, np.ndarray))
 
 
-def _sb3(name: str, cls: type[BaseAlgorithm], actions: set[str], **extra: Any) -> type:
+def sb3_algorithm(
+    name: str,
+    cls: type[BaseAlgorithm],
+    title: str,
+    actions: frozenset[str] = frozenset({"discrete", "continuous"}),
+    observations: frozenset[str] = frozenset({"vector", "image"}),
+    **extra: Any,
+) -> type[SB3Algorithm]:
+    """Register ``cls`` as ``algo=<name>``, an :class:`SB3Algorithm` for those spaces."""
     attrs = {
         "sb3_class": cls,
-        "action_kinds": frozenset(actions),
-        "__doc__": f"{cls.__module__}.{cls.__name__}, unmodified.",
+        "action_kinds": actions,
+        "observation_kinds": observations,
+        "__doc__": f"{title}, {cls.__module__.split('.')[0]}.",
         **extra,
     }
     return register(name)(type(cls.__name__ + "Algorithm", (SB3Algorithm,), attrs))
-
-
-BOTH = {"discrete", "continuous"}
-PPO = _sb3("ppo", sb3.PPO, BOTH)
-A2C = _sb3("a2c", sb3.A2C, BOTH)  # the synchronous, deterministic form of A3C
-DQN = _sb3("dqn", sb3.DQN, {"discrete"})
-QRDQN = _sb3("qrdqn", sb3_contrib.QRDQN, {"discrete"})
-DDPG = _sb3("ddpg", sb3.DDPG, {"continuous"}, observation_kinds=frozenset({"vector"}))
-TD3 = _sb3("td3", sb3.TD3, {"continuous"}, observation_kinds=frozenset({"vector"}))
-SAC = _sb3("sac", sb3.SAC, {"continuous"}, observation_kinds=frozenset({"vector"}))
-# ARS is gradient-free (Mania et al. 2018); sb3-contrib's implementation, linear by default.
-ARS = _sb3(
-    "ars", sb3_contrib.ARS, BOTH, kind="gradient_free", image_policy=None,
-    observation_kinds=frozenset({"vector"}),
-)  # fmt: skip
-
-SB3_ALGOS = ("ppo", "a2c", "dqn", "qrdqn", "ddpg", "td3", "sac", "ars")
-__all__ = ["SB3_ALGOS", "SB3Algorithm"]

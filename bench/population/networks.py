@@ -22,6 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.families import family as family_facts
+from bench.population.obs_norm import normalise_obs
+
 NETWORKS = ("linear", "mlp", "nature_cnn", "large_cnn")
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -33,7 +36,8 @@ class NetSpec:
     Attributes:
         kind: one of :data:`NETWORKS`.
         obs_shape: observation shape (pixels: channels first, e.g. (4, 84, 84)).
-        obs_scale: "none", "ram" (uint8 -> [-1, 1]) or "pixels" (uint8 -> [0, 1]).
+        obs_scale: the family's observation kind (:mod:`bench.families`): "vector" (as is),
+            "ram" (uint8 -> [-1, 1]) or "pixels" (uint8 -> [0, 1]).
         n_actions: discrete actions; 0 for continuous.
         action_low, action_high: continuous bounds (empty for discrete).
         hidden: hidden sizes for ``mlp``.
@@ -44,7 +48,7 @@ class NetSpec:
 
     kind: str
     obs_shape: tuple[int, ...]
-    obs_scale: str = "none"
+    obs_scale: str = "vector"
     n_actions: int = 0
     action_low: tuple[float, ...] = ()
     action_high: tuple[float, ...] = ()
@@ -78,7 +82,7 @@ class NetSpec:
         if kind not in NETWORKS:
             raise ValueError(f"network '{kind}' not in {NETWORKS}")
         shape = tuple(int(s) for s in observation_space.shape)
-        scale = "ram" if family == "atari_ram" else "pixels" if len(shape) >= 3 else "none"
+        scale = family_facts(family).observation
         if isinstance(action_space, gym.spaces.Discrete):
             acts: dict[str, object] = {"n_actions": int(action_space.n)}
         else:
@@ -284,11 +288,3 @@ class NetworkPolicy:
         with torch.no_grad():
             actions = self.net.to_action(self.net(torch.as_tensor(obs)))
         return actions.cpu().numpy(), None
-
-
-OBS_CLIP = 5.0  # as in OpenAI-ES: normalised inputs clipped to +-5 std
-
-
-def normalise_obs(obs: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """(obs - mean) / std, clipped to +-OBS_CLIP (running observation normalisation)."""
-    return np.clip((obs - mean) / std, -OBS_CLIP, OBS_CLIP).astype(np.float32)

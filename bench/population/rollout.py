@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 import bench.maze  # noqa: F401  (registers bench/HardMaze-v0 in every worker)
-from bench.algos.batched_rollout import run_batched
-from bench.algos.genomes import GenomeBatch, GenomeStore
-from bench.algos.networks import NetSpec, normalise_obs
 from bench.envs import EnvFactory
+from bench.population.batched_rollout import run_batched
+from bench.population.genomes import GenomeBatch, GenomeStore
+from bench.population.networks import NetSpec
+from bench.population.obs_norm import ObsStats, normalise_obs
 
 
 # -- behaviour descriptors -----------------------------------------------------------------------
@@ -50,22 +51,6 @@ BEHAVIOURS: dict[str, Callable[[gym.Env, np.ndarray, dict[str, Any]], np.ndarray
 
 
 # -- results -------------------------------------------------------------------------------------
-@dataclass
-class ObsStats:
-    """Sufficient statistics of observations seen (for running normalisation)."""
-
-    count: float
-    total: np.ndarray
-    total_sq: np.ndarray
-
-    def merge(self, other: ObsStats | None) -> ObsStats:
-        if other is None:
-            return self
-        return ObsStats(
-            self.count + other.count, self.total + other.total, self.total_sq + other.total_sq
-        )
-
-
 @dataclass
 class PopulationResult:
     """Per-episode outcomes, ``[k, e]`` = genome k, episode e.
@@ -128,6 +113,9 @@ class RolloutOptions:
         device: torch device for the batched forward (see the module docstring); with a
             GPU, more slots (``max_envs``) amortise the per-step transfers better.
         cache_genomes: seed-chain genomes a worker keeps between calls (>= the GA's T).
+        torch_threads: threads a worker process sets for itself (the process and Ray
+            backends: 1, a core each); None leaves the calling process's setting alone, so
+            the in-process backend runs with the run's configured ``torch_threads``.
     """
 
     max_envs: int = 256
@@ -135,6 +123,7 @@ class RolloutOptions:
     behaviour: str | None = None
     device: str = "cpu"
     cache_genomes: int = 32
+    torch_threads: int | None = None
 
 
 def default_max_envs(dense: bool, num_params: int) -> int:
@@ -164,7 +153,8 @@ class RolloutWorker:
     """
 
     def __init__(self, factory: EnvFactory, spec: NetSpec, options: RolloutOptions) -> None:
-        torch.set_num_threads(1)  # one core per worker; small nets are fastest on one thread
+        if options.torch_threads is not None:
+            torch.set_num_threads(options.torch_threads)
         self.factory, self.spec, self.options = factory, spec, options
         self.net = spec.build().to(options.device)
         self.store = GenomeStore(self.net, options.cache_genomes)
@@ -190,134 +180,135 @@ class RolloutWorker:
     ) -> PopulationResult:
         """Evaluate ``len(batch)`` genomes, episode ``(k, e)`` reset with ``seeds[k, e]``."""
         cpu0 = time.process_time()
-        k_count, e_count = seeds.shape
-        returns = np.zeros((k_count, e_count))
-        lengths = np.zeros((k_count, e_count), dtype=np.int64)
-        if k_count == 0:
-            return PopulationResult(returns, lengths, 0, 0)
+        if len(seeds) == 0:
+            return PopulationResult(np.zeros(seeds.shape), np.zeros(seeds.shape, np.int64), 0, 0)
         self._slots(1)  # one env at least, to ask whether it has a batched simulator
         make_robots = getattr(self.envs[0].unwrapped, "make_robots", None)
         if make_robots is not None:  # a batched simulator: all slots in one step
-            return self._run_batched(make_robots, batch, seeds, obs_norm, collect_obs, cpu0)
-        behaviour = BEHAVIOURS[self.options.behaviour] if self.options.behaviour else None
-        descriptors: list[list[Any]] = [[None] * e_count for _ in range(k_count)]
-        cap = self.options.max_episode_steps or 2**62
-        n = min(self.options.max_envs, k_count * e_count)
-        params = self._slots(n)[:n]
-        # uint8 observations (Atari RAM / pixels) stay uint8: a quarter of the bytes to copy per
-        # step (and to send to a GPU); the net converts them exactly to float32 before scaling.
-        space = self.envs[0].observation_space
-        obs_dtype = np.uint8 if getattr(space, "dtype", None) == np.uint8 else np.float32
-        obs_buf = np.zeros((n, *self.spec.obs_shape), dtype=obs_dtype)
-        # Plain Python containers in the per-step and per-episode paths: numpy scalar indexing
-        # and np.ndindex cost more than a CartPole step.
-        jobs = ((k, e) for k in range(k_count) for e in range(e_count))
-        slot_job: list[tuple[int, int] | None] = [None] * n
-        acc = [0.0] * n
-        steps = [0] * n
-        pending: dict[int, np.ndarray] = {}  # genomes with episodes still to start
-        started = [0] * k_count
-        seed_list = seeds.tolist()
-        stats = [0.0, np.zeros(obs_buf.shape[1:]), np.zeros(obs_buf.shape[1:])]
-        envs, net, discrete = self.envs, self.net, self.spec.discrete
-
-        def start(s: int) -> bool:
-            job = next(jobs, None)
-            slot_job[s] = job
-            if job is None:
-                return False
-            k, e = job
-            if k not in pending:
-                pending[k] = batch.materialise(k, self.store)
-            params[s].copy_(torch.from_numpy(pending[k]))  # host -> device when on a GPU
-            started[k] += 1
-            if started[k] == e_count:
-                del pending[k]
-            obs, _ = envs[s].reset(seed=int(seed_list[k][e]))
-            obs_buf[s] = obs
-            acc[s], steps[s] = 0.0, 0
-            return True
-
-        alive = [start(s) for s in range(n)]
-        n_live = sum(alive)
-        # Rows in the batched forward: all slots while jobs remain (no copies); once the queue
-        # is empty and fewer than half the rows are live, compact to the live slots (a copy
-        # log2(n) times at most instead of a gather every step).
-        rows, active = list(range(n)), params
-        obs_all = torch.from_numpy(obs_buf)
-        grad = torch.is_grad_enabled()
-        torch.set_grad_enabled(False)  # once per call, not a no_grad context per step
-        try:
-            while n_live:
-                if n_live <= len(rows) // 2:
-                    rows = [s for s in rows if alive[s]]
-                    active = params[torch.as_tensor(rows, device=params.device)]
-                full = len(rows) == n
-                obs_rows = obs_buf if full else obs_buf[rows]
-                if collect_obs:
-                    seen = obs_rows[[alive[s] for s in rows]].astype(np.float64)
-                    stats[0] += len(seen)
-                    stats[1] += seen.sum(0)
-                    stats[2] += (seen * seen).sum(0)
-                if obs_norm is not None:
-                    x = torch.from_numpy(normalise_obs(obs_rows, *obs_norm))
-                else:
-                    x = obs_all if full else torch.from_numpy(obs_rows)
-                # One code path for every device (CPU tests cover the GPU's): ``.to`` and
-                # ``.cpu`` return their input unchanged on the CPU.
-                actions = net.population_act(active, x.to(params.device)).cpu().numpy()
-                acts = actions.tolist() if discrete else actions  # Python ints step faster
-                for j, s in enumerate(rows):
-                    if not alive[s]:
-                        continue
-                    obs, reward, terminated, truncated, info = envs[s].step(acts[j])
-                    acc[s] += float(reward)
-                    steps[s] += 1
-                    if terminated or truncated or steps[s] >= cap:
-                        k, e = slot_job[s]  # type: ignore[misc]
-                        returns[k, e], lengths[k, e] = acc[s], steps[s]
-                        if behaviour is not None:
-                            descriptors[k][e] = behaviour(envs[s], obs, info)
-                        if not start(s):
-                            alive[s] = False
-                            n_live -= 1
-                    else:
-                        obs_buf[s] = obs
-        finally:
-            torch.set_grad_enabled(grad)
-        desc = None
-        if behaviour is not None:
-            desc = np.stack([np.stack(row) for row in descriptors]).astype(np.float32)
-        obs_stats = ObsStats(stats[0], stats[1], stats[2]) if collect_obs else None
+            env_limit = self.envs[0].spec.max_episode_steps if self.envs[0].spec else None
+            limit = min(self.options.max_episode_steps or 2**62, env_limit or 2**62)
+            with torch.no_grad():
+                out = run_batched(self, make_robots, batch, seeds, limit, obs_norm, collect_obs)
+        else:
+            n = min(self.options.max_envs, seeds.size)
+            table = _SlotTable(self, batch, seeds, self._slots(n)[:n])
+            stats = ObsStats.zeros(self.spec.obs_shape) if collect_obs else None
+            grad = torch.is_grad_enabled()
+            torch.set_grad_enabled(False)  # once per call, not a no_grad context per step
+            try:
+                table.play(obs_norm, stats)
+            finally:
+                torch.set_grad_enabled(grad)
+            out = table.returns, table.lengths, table.descriptors(), stats
+        returns, lengths, descriptors, stats = out
         batch.end(self.store, returns.mean(axis=1))
-        remote = time.process_time() - cpu0
         return PopulationResult(
-            returns, lengths, int(lengths.sum()), k_count * e_count, remote, desc, obs_stats
-        )
-
-    def _run_batched(
-        self,
-        make_robots: Callable[[int], Any],
-        batch: GenomeBatch,
-        seeds: np.ndarray,
-        obs_norm: tuple[np.ndarray, np.ndarray] | None,
-        collect_obs: bool,
-        cpu0: float,
-    ) -> PopulationResult:
-        env_limit = self.envs[0].spec.max_episode_steps if self.envs[0].spec else None
-        limit = min(self.options.max_episode_steps or 2**62, env_limit or 2**62)
-        with torch.no_grad():
-            returns, lengths, desc, stats = run_batched(
-                self, make_robots, batch, seeds, limit, obs_norm, collect_obs
-            )
-        batch.end(self.store, returns.mean(axis=1))
-        obs_stats = ObsStats(*stats) if stats is not None else None
-        remote = time.process_time() - cpu0
-        return PopulationResult(
-            returns, lengths, int(lengths.sum()), returns.size, remote, desc, obs_stats
-        )
+            returns, lengths, int(lengths.sum()), returns.size, time.process_time() - cpu0,
+            descriptors, stats,
+        )  # fmt: skip
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
         self.envs = []
+
+
+class _SlotTable:
+    """One call's episodes on ``n`` env slots: the job queue, each slot's running episode, and
+    the (K, E) results. Plain Python containers in the per-step and per-episode paths: numpy
+    scalar indexing and np.ndindex cost more than a CartPole step."""
+
+    def __init__(
+        self, worker: RolloutWorker, batch: GenomeBatch, seeds: np.ndarray, params: torch.Tensor
+    ) -> None:
+        k_count, e_count = seeds.shape
+        n = len(params)
+        self.worker, self.batch, self.params, self.e_count = worker, batch, params, e_count
+        self.envs = worker.envs
+        self.returns = np.zeros((k_count, e_count))
+        self.lengths = np.zeros((k_count, e_count), dtype=np.int64)
+        name = worker.options.behaviour
+        self.behaviour = BEHAVIOURS[name] if name else None
+        self._descriptors: list[list[Any]] = [[None] * e_count for _ in range(k_count)]
+        self.cap = worker.options.max_episode_steps or 2**62
+        # uint8 observations (Atari RAM / pixels) stay uint8: a quarter of the bytes to copy per
+        # step (and to send to a GPU); the net converts them exactly to float32 before scaling.
+        space = self.envs[0].observation_space
+        obs_dtype = np.uint8 if getattr(space, "dtype", None) == np.uint8 else np.float32
+        self.obs = np.zeros((n, *worker.spec.obs_shape), dtype=obs_dtype)
+        self.jobs = ((k, e) for k in range(k_count) for e in range(e_count))
+        self.slot_job: list[tuple[int, int] | None] = [None] * n
+        self.acc, self.steps = [0.0] * n, [0] * n
+        self.pending: dict[int, np.ndarray] = {}  # genomes with episodes still to start
+        self.started = [0] * k_count
+        self.seeds = seeds.tolist()
+        self.alive = [self.start(s) for s in range(n)]
+        self.live = sum(self.alive)
+
+    def start(self, s: int) -> bool:
+        """Put the next job on slot ``s`` (False: the queue is empty)."""
+        job = next(self.jobs, None)
+        self.slot_job[s] = job
+        if job is None:
+            return False
+        k, e = job
+        if k not in self.pending:
+            self.pending[k] = self.batch.materialise(k, self.worker.store)
+        self.params[s].copy_(torch.from_numpy(self.pending[k]))  # host -> device on a GPU
+        self.started[k] += 1
+        if self.started[k] == self.e_count:
+            del self.pending[k]
+        obs, _ = self.envs[s].reset(seed=int(self.seeds[k][e]))
+        self.obs[s] = obs
+        self.acc[s], self.steps[s] = 0.0, 0
+        return True
+
+    def play(self, obs_norm: tuple[np.ndarray, np.ndarray] | None, stats: ObsStats | None) -> None:
+        """Step every live slot until every job has run."""
+        n, net, params = len(self.params), self.worker.net, self.params
+        # Rows in the batched forward: all slots while jobs remain (no copies); once the queue
+        # is empty and fewer than half the rows are live, compact to the live slots (a copy
+        # log2(n) times at most instead of a gather every step).
+        rows, active = list(range(n)), params
+        obs_all = torch.from_numpy(self.obs)
+        while self.live:
+            if self.live <= len(rows) // 2:
+                rows = [s for s in rows if self.alive[s]]
+                active = params[torch.as_tensor(rows, device=params.device)]
+            full = len(rows) == n
+            obs_rows = self.obs if full else self.obs[rows]
+            if stats is not None:
+                stats.add(obs_rows[[self.alive[s] for s in rows]])
+            if obs_norm is not None:
+                x = torch.from_numpy(normalise_obs(obs_rows, *obs_norm))
+            else:
+                x = obs_all if full else torch.from_numpy(obs_rows)
+            # One code path for every device (CPU tests cover the GPU's): ``.to`` and ``.cpu``
+            # return their input unchanged on the CPU.
+            actions = net.population_act(active, x.to(params.device)).cpu().numpy()
+            self.step(rows, actions.tolist() if self.worker.spec.discrete else actions)
+
+    def step(self, rows: list[int], actions: Any) -> None:
+        """One env step on each live slot of ``rows``; ended episodes are recorded and replaced."""
+        envs, alive, acc, steps, cap = self.envs, self.alive, self.acc, self.steps, self.cap
+        for j, s in enumerate(rows):
+            if not alive[s]:
+                continue
+            obs, reward, terminated, truncated, info = envs[s].step(actions[j])
+            acc[s] += float(reward)
+            steps[s] += 1
+            if terminated or truncated or steps[s] >= cap:
+                k, e = self.slot_job[s]  # type: ignore[misc]
+                self.returns[k, e], self.lengths[k, e] = acc[s], steps[s]
+                if self.behaviour is not None:
+                    self._descriptors[k][e] = self.behaviour(envs[s], obs, info)
+                if not self.start(s):
+                    alive[s] = False
+                    self.live -= 1
+            else:
+                self.obs[s] = obs
+
+    def descriptors(self) -> np.ndarray | None:
+        if self.behaviour is None:
+            return None
+        return np.stack([np.stack(row) for row in self._descriptors]).astype(np.float32)

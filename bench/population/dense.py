@@ -1,0 +1,137 @@
+"""Population methods whose genomes are dense parameter vectors: the ES family of Wong et al.
+
+Wong, de Nobel, Baeck, Plaat & Kononova (2024), "Solving Deep Reinforcement Learning Tasks with
+Evolution Strategies and Linear Policy Networks", arXiv 2402.06912 (code
+ann-w/solving_drl_tasks_with_es_and_linear_policy_networks). Every strategy over dense vectors
+(CSA-ES, CMA-ES, sep-CMA-ES, CEM, CBO) shares their setting: a linear policy (no bias, zero
+init: the initial mean is 0), running observation normalisation, one episode per candidate,
+the mean as the evaluated policy, and training-only reward shaping (``reward_shift`` is added to
+every training reward for the fitness: Hopper, Walker2d, Ant -1, Humanoid -5 in the paper; the
+evaluation always sees the raw reward). ``network: mlp`` trains an MLP the same way.
+
+A dense strategy is anything with the :class:`DenseStrategy` interface (``ask() -> (lambda, n)``,
+``tell(returns)``, ``mean``, ``sigma``); :class:`DenseES` adapts it to the generation loop.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from bench.interface import ConfigError, Contract
+from bench.population.genomes import DenseGenomes, GenomeBatch
+from bench.population.method import SEED_HIGH, PopulationMethod, Strategy, shaped_fitness
+from bench.population.networks import PolicyNet
+from bench.population.rollout import PopulationResult
+
+
+def default_popsize(n: int) -> int:
+    """Hansen's default ``4 + floor(3 ln n)``, rounded up to even (mirrored pairs, mu = lam/2)."""
+    lam = 4 + math.floor(3 * math.log(max(n, 1)))
+    return lam + lam % 2
+
+
+def default_sigma0(n: int) -> float:
+    """Wong et al.'s fallback initial step size ``min(0.01, max(1/sqrt(n), 0.005))``."""
+    return min(0.01, max(1 / math.sqrt(max(n, 1)), 0.005))
+
+
+class DenseStrategy(Protocol):
+    """Ask/tell on dense vectors, maximising returns (CSA, pycma, EvoTorch's CEM, CBXpy's CBO)."""
+
+    mean: np.ndarray
+    sigma: float
+
+    def ask(self) -> np.ndarray: ...
+    def tell(self, returns: np.ndarray) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class DenseAdapter(Strategy):
+    """A :class:`DenseStrategy` in the generation loop: candidates cross as DenseGenomes."""
+
+    def __init__(self, dense: DenseStrategy, effective: Mapping[str, Any], shift: float) -> None:
+        self.dense, self.effective, self.shift = dense, dict(effective), shift
+
+    def ask(self, rng: np.random.Generator) -> GenomeBatch:
+        return DenseGenomes(self.dense.ask().astype(np.float32))
+
+    def tell(
+        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        fitness = shaped_fitness(result, self.shift)
+        self.dense.tell(fitness)
+        return {
+            "sigma": float(self.dense.sigma),
+            "fitness_best": float(fitness.max()),
+            "popsize": self.effective["popsize"],
+            "mean_norm": float(np.linalg.norm(self.dense.mean)),
+        }
+
+    def best(self) -> np.ndarray:
+        return np.asarray(self.dense.mean, dtype=np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"effective": dict(self.effective), "strategy": self.dense.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.effective = dict(state["effective"])
+        self.dense.load_state_dict(state["strategy"])
+
+
+class DenseES(PopulationMethod):
+    """Wong et al. (2024)'s setting for an ES on dense genomes; subclasses pick the strategy.
+
+    Args:
+        sigma0: initial step size; None: ``min(0.01, max(1/sqrt(n), 0.005))``.
+        popsize: lambda; None: ``4 + floor(3 ln n)``. Rounded up to even, as in the reference
+            code (mirrored pairs and mu = lambda / 2).
+        reward_shift: per-step training reward offset (fitness only).
+        **common: :class:`PopulationMethod` options (``network: mlp`` trains an MLP).
+    """
+
+    # Wong et al. ran these on vectors only (Atari through its RAM); a dense-genome ES on a
+    # CNN's millions of parameters is out of reach, so pixel envs are skipped, not attempted.
+    observation_kinds: ClassVar[frozenset[str]] = frozenset({"vector"})
+    contract: ClassVar[Contract] = Contract(
+        exact_resume=True, backends=("process",),
+        bad_params=({"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1}),
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        sigma0: float | None = None,
+        popsize: int | None = None,
+        reward_shift: float = 0.0,
+        network: str = "linear",
+        obs_norm: bool = True,
+        **common: Any,
+    ) -> None:
+        super().__init__(network=network, obs_norm=obs_norm, **common)
+        if sigma0 is not None and sigma0 <= 0:
+            raise ConfigError(f"sigma0 must be > 0, got {sigma0}")
+        if popsize is not None and popsize < 2:
+            raise ConfigError(f"popsize (lambda) must be >= 2, got {popsize}")
+        self.sigma0 = None if sigma0 is None else float(sigma0)
+        self.popsize = None if popsize is None else int(popsize)
+        self.reward_shift = float(reward_shift)
+
+    @abstractmethod
+    def new_dense(self, mean: np.ndarray, sigma0: float, popsize: int, seed: int) -> DenseStrategy:
+        """The strategy around ``mean``; ``seed`` seeds its private random stream."""
+
+    def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> Strategy:
+        n = net.num_params
+        popsize = self.popsize or default_popsize(n)
+        effective = {
+            "sigma0": self.sigma0 or default_sigma0(n),
+            "popsize": popsize + popsize % 2,
+            "seed": int(rng.integers(SEED_HIGH)),
+        }
+        mean = net.init_params(int(rng.integers(SEED_HIGH))).astype(np.float64)
+        return DenseAdapter(self.new_dense(mean, **effective), effective, self.reward_shift)
