@@ -108,6 +108,9 @@ def test_episodes_and_frames_charged_exactly(job) -> None:
     gens = len(rows)
     assert gens >= 2 and result["episodes"] == 20 + (gens - 1) * 21 + gens * 3 * 2
     assert result["frames"] == result["env_steps"] == int(rows[-1]["env_steps"])
+    # The classic net (MLP 16-16) and its seed-chain encoding, smaller than its weights.
+    assert result["policy_parameters"] == 4 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
+    assert int(rows[0]["elite_encoding_bytes"]) < int(rows[0]["elite_weight_bytes"])
 
 
 def test_novelty_is_mean_distance_to_k_nearest() -> None:

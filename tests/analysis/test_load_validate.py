@@ -55,6 +55,20 @@ def test_corrupted_failed_interrupted_skipped(fake_root: Path) -> None:
     assert len(res.runs) == 8  # nothing dropped
 
 
+def test_records_of_a_newer_schema_are_refused(fake_root: Path) -> None:
+    """Version 1 (no field) and 2 are read; a newer record is malformed, with the reason."""
+    write_run(fake_root, seed=0)  # no schema_version: version 1
+    write_run(fake_root, seed=1, schema_version=2, env_observation="vector")
+    write_run(fake_root, seed=2, schema_version=99)
+    res, probs = _problems(fake_root)
+    status = res.runs.set_index("run_id")["status"]
+    assert status["exp/cartpole/ppo/seed=0"] == status["exp/cartpole/ppo/seed=1"] == "completed"
+    assert status["exp/cartpole/ppo/seed=2"] == "malformed"
+    refused = probs[probs["check"] == "schema_version"]
+    assert refused["run_id"].tolist() == ["exp/cartpole/ppo/seed=2"]
+    assert "99" in refused["detail"].item() and refused["severity"].item() == "error"
+
+
 def test_unequal_seeds_mixed_budgets_and_versions(fake_root: Path) -> None:
     write_run(fake_root, algo="ppo", seed=0)
     write_run(fake_root, algo="ppo", seed=1)
