@@ -19,6 +19,7 @@ import numpy as np
 from bench.envs import EnvFactory
 from bench.population.genomes import GenomeBatch, SeedChains
 from bench.population.networks import NetSpec
+from bench.population.obs_norm import ObsNorm
 from bench.population.rollout import PopulationResult, RolloutOptions, RolloutWorker
 
 
@@ -42,7 +43,7 @@ class Evaluator:
         self,
         batch: GenomeBatch,
         seeds: np.ndarray,
-        obs_norm: tuple[np.ndarray, np.ndarray] | None = None,
+        obs_norm: ObsNorm | None = None,
         collect_obs: bool = False,
     ) -> PopulationResult:
         """Returns etc. for ``len(batch)`` genomes x ``seeds.shape[1]`` episodes.
@@ -50,7 +51,7 @@ class Evaluator:
         Args:
             batch: the genomes.
             seeds: (K, E) int reset seeds; episode (k, e) starts with ``reset(seed=seeds[k, e])``.
-            obs_norm: (mean, std) to normalise observations with, or None.
+            obs_norm: the normalisation to apply (after scaling), or None.
             collect_obs: also return observation statistics (running normalisation).
         """
         if len(batch) != len(seeds):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from bench.population.obs_norm import ObsStats, normalise_obs
+from bench.population.obs_norm import ObsNorm, ObsStats, net_input
 
 if TYPE_CHECKING:
     from bench.population.genomes import GenomeBatch
@@ -39,7 +39,7 @@ def run_batched(
     batch: GenomeBatch,
     seeds: np.ndarray,
     time_limit: int,
-    obs_norm: tuple[np.ndarray, np.ndarray] | None,
+    obs_norm: ObsNorm | None,
     collect_obs: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, ObsStats | None]:
     """Episodes ``(k, e)`` in chunks of ``max_envs``, each chunk in lock-step to its end.
@@ -73,9 +73,7 @@ def run_batched(
         alive[:m] = True
         total, steps = np.zeros(size), np.zeros(size, dtype=np.int64)
         while alive.any():
-            if stats is not None:
-                stats.add(obs[alive])
-            x = torch.from_numpy(normalise_obs(obs, *obs_norm) if obs_norm is not None else obs)
+            x = torch.from_numpy(net_input(obs, worker.spec.obs_scale, obs_norm, stats, alive))
             actions = worker.net.population_act(params, x.to(params.device)).cpu().numpy()
             reward, terminated = robots.step(actions)
             total[alive] += reward[alive]

@@ -172,7 +172,7 @@ class PopulationMethod(Algorithm):
         """Evaluate ``batch`` for ``episodes`` each with seeds from ``rng``; charge the budget."""
         assert self.evaluator is not None and self.ctx is not None
         seeds = rng.integers(0, SEED_HIGH, size=(len(batch), episodes))
-        norm = self.norm.mean_std if self.norm is not None else None
+        norm = self.norm.current() if self.norm is not None else None
         result = self.evaluator.evaluate(batch, seeds, norm, collect_obs=self.norm is not None)
         self.ctx.budget.charge(
             steps=result.steps, episodes=result.episodes, cpu_seconds=result.cpu_seconds
@@ -182,7 +182,7 @@ class PopulationMethod(Algorithm):
 
     def make_policy(self, weights: np.ndarray) -> NetworkPolicy:
         assert self.net_spec is not None
-        norm = self.norm.mean_std if self.norm is not None else None
+        norm = self.norm.current() if self.norm is not None else None
         return NetworkPolicy(self.net_spec, weights, norm)
 
     def policy(self) -> Policy:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from bench.families import family as family_facts
-from bench.population.obs_norm import normalise_obs
+from bench.population.obs_norm import PIXEL_SCALE, RAM_SCALE, ObsNorm, net_input
 
 NETWORKS = ("linear", "mlp", "nature_cnn", "large_cnn")
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
@@ -201,11 +201,15 @@ class PolicyNet(nn.Module):
 
     # -- acting -------------------------------------------------------------------------------
     def preprocess(self, obs: torch.Tensor) -> torch.Tensor:
+        """Bytes (Atari RAM, pixels) to the input scale, as ``obs_norm.scale_obs`` does; float
+        input is taken as already scaled (the normalised path scales before normalising)."""
+        if obs.dtype != torch.uint8:
+            return obs.to(torch.float32)
         obs = obs.to(torch.float32)
         if self.spec.obs_scale == "ram":
-            return obs / 127.5 - 1.0
+            return obs / float(RAM_SCALE) - 1.0
         if self.spec.obs_scale == "pixels":
-            return obs / 255.0
+            return obs / float(PIXEL_SCALE)
         return obs
 
     def to_action(self, out: torch.Tensor) -> torch.Tensor:
@@ -275,16 +279,14 @@ class NetworkPolicy:
         self,
         spec: NetSpec,
         params: np.ndarray | torch.Tensor,
-        obs_norm: tuple[np.ndarray, np.ndarray] | None = None,
+        obs_norm: ObsNorm | None = None,
     ) -> None:
         self.spec, self.obs_norm = spec, obs_norm
         self.net = spec.build()
         self.net.set_flat(params)
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
-        obs = np.asarray(observation)
-        if self.obs_norm is not None:
-            obs = normalise_obs(obs, *self.obs_norm)
+        obs = net_input(np.asarray(observation), self.spec.obs_scale, self.obs_norm)
         with torch.no_grad():
             actions = self.net.to_action(self.net(torch.as_tensor(obs)))
         return actions.cpu().numpy(), None

@@ -30,7 +30,7 @@ from bench.envs import EnvFactory
 from bench.population.batched_rollout import run_batched
 from bench.population.genomes import GenomeBatch, GenomeStore
 from bench.population.networks import NetSpec
-from bench.population.obs_norm import ObsStats, normalise_obs
+from bench.population.obs_norm import ObsNorm, ObsStats, net_input
 
 
 # -- behaviour descriptors -----------------------------------------------------------------------
@@ -175,10 +175,11 @@ class RolloutWorker:
         self,
         batch: GenomeBatch,
         seeds: np.ndarray,
-        obs_norm: tuple[np.ndarray, np.ndarray] | None = None,
+        obs_norm: ObsNorm | None = None,
         collect_obs: bool = False,
     ) -> PopulationResult:
-        """Evaluate ``len(batch)`` genomes, episode ``(k, e)`` reset with ``seeds[k, e]``."""
+        """Evaluate ``len(batch)`` genomes, episode ``(k, e)`` reset with ``seeds[k, e]``;
+        ``collect_obs``: return the statistics of the observations seen, scaled."""
         cpu0 = time.process_time()
         if len(seeds) == 0:
             return PopulationResult(np.zeros(seeds.shape), np.zeros(seeds.shape, np.int64), 0, 0)
@@ -263,9 +264,10 @@ class _SlotTable:
         self.acc[s], self.steps[s] = 0.0, 0
         return True
 
-    def play(self, obs_norm: tuple[np.ndarray, np.ndarray] | None, stats: ObsStats | None) -> None:
+    def play(self, obs_norm: ObsNorm | None, stats: ObsStats | None) -> None:
         """Step every live slot until every job has run."""
         n, net, params = len(self.params), self.worker.net, self.params
+        scale = self.worker.spec.obs_scale
         # Rows in the batched forward: all slots while jobs remain (no copies); once the queue
         # is empty and fewer than half the rows are live, compact to the live slots (a copy
         # log2(n) times at most instead of a gather every step).
@@ -277,12 +279,11 @@ class _SlotTable:
                 active = params[torch.as_tensor(rows, device=params.device)]
             full = len(rows) == n
             obs_rows = self.obs if full else self.obs[rows]
-            if stats is not None:
-                stats.add(obs_rows[[self.alive[s] for s in rows]])
-            if obs_norm is not None:
-                x = torch.from_numpy(normalise_obs(obs_rows, *obs_norm))
-            else:
+            if obs_norm is None and stats is None:
                 x = obs_all if full else torch.from_numpy(obs_rows)
+            else:
+                seen = [self.alive[s] for s in rows]
+                x = torch.from_numpy(net_input(obs_rows, scale, obs_norm, stats, seen))
             # One code path for every device (CPU tests cover the GPU's): ``.to`` and ``.cpu``
             # return their input unchanged on the CPU.
             actions = net.population_act(active, x.to(params.device)).cpu().numpy()

@@ -231,3 +231,39 @@ def test_in_process_worker_keeps_the_configured_torch_threads(cartpole) -> None:
         torch.set_num_threads(before)
     with make_evaluator("process", cartpole, spec, workers=1) as ev:
         assert ev.options.torch_threads == 1
+
+
+def test_atari_ram_is_scaled_then_normalised_on_every_path(monkeypatch) -> None:
+    """Known RAM bytes through the worker and through the evaluated policy: the net's input
+    is ``((bytes / 127.5 - 1) - mean) / std`` and the statistics are in the scaled units.
+    (Normalising raw bytes, then scaling, gave a normalised +3 as about -0.98.)"""
+    from bench.population.networks import PolicyNet
+    from bench.population.obs_norm import ObsNorm
+
+    factory = make_factory("pong_ram", "ALE/Pong-v5", "atari_ram")
+    spec = net_spec(factory, "linear")
+    norm = ObsNorm(np.full(128, 0.5, np.float32), np.full(128, 0.25, np.float32), clip=None)
+    seen: list[np.ndarray] = []
+    original = PolicyNet.preprocess
+
+    def spy(self, obs):
+        out = original(self, obs)
+        seen.append(out.cpu().numpy().copy())
+        return out
+
+    monkeypatch.setattr(PolicyNet, "preprocess", spy)
+    env = factory.make(None, train=True, atari_training_wrappers=False)
+    ram, _ = env.reset(seed=5)
+    env.close()
+    assert ram.dtype == np.uint8 and ram.max() > 128  # bytes far from the mean, both signs
+    expected = (ram.astype(np.float32) / np.float32(127.5) - 1 - 0.5) / 0.25
+    options = RolloutOptions(max_envs=1, max_episode_steps=1)
+    with make_evaluator("vector", factory, spec, options) as ev:
+        result = ev.evaluate(SeedChains([(1,)]), np.array([[5]]), norm, collect_obs=True)
+    np.testing.assert_allclose(seen[0][0], expected, rtol=1e-6, atol=1e-6)
+    stats = result.obs_stats
+    assert stats is not None and stats.count == 1
+    np.testing.assert_allclose(stats.total, ram / 127.5 - 1, rtol=1e-6, atol=1e-6)
+    seen.clear()
+    NetworkPolicy(spec, np.zeros(spec.build().num_params, np.float32), norm).predict(ram[None])
+    np.testing.assert_allclose(seen[0][0], expected, rtol=1e-6, atol=1e-6)
