@@ -23,6 +23,7 @@ TASKS: dict[str, int] = {  # env_id -> episodes (MuJoCo episodes are long: fewer
     "MountainCarContinuous-v0": 100,
     "Pendulum-v1": 100,
     "LunarLander-v3": 100,
+    "BipedalWalker-v3": 30,
     "Hopper-v5": 30,
     "HalfCheetah-v5": 30,
     "Walker2d-v5": 30,

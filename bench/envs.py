@@ -120,9 +120,10 @@ class EnvSpec:
     id: str
     family: str
     kwargs: dict[str, Any] = field(default_factory=dict)
-    train_noop_max: int = 30
+    train_noop_max: int | None = None  # None: the family's (bench/families.py)
     train_clip_rewards: bool = True
     train_episodic_life: bool = True
+    fire_reset: bool | None = None  # None: the family's rule (bench/families.py)
 
     @property
     def facts(self) -> Family:
@@ -201,12 +202,14 @@ class EnvFactory:
         from stable_baselines3.common.atari_wrappers import (
             ClipRewardEnv,
             EpisodicLifeEnv,
+            FireResetEnv,
             NoopResetEnv,
         )
 
         _register_ale()
         spec, protocol = self.spec, self.protocol
-        noop_max = spec.train_noop_max if train else protocol.noop_max
+        train_noops = spec.facts.noop_max if spec.train_noop_max is None else spec.train_noop_max
+        noop_max = train_noops if train else protocol.noop_max
         kwargs = {
             "repeat_action_probability": 0.0 if train else protocol.sticky_actions,
             "max_num_frames_per_episode": ATARI_MAX_EPISODE_FRAMES
@@ -237,6 +240,10 @@ class EnvFactory:
             )
         if training_wrappers and spec.train_episodic_life:
             env = EpisodicLifeEnv(env)
+        fire = spec.facts.fire_reset if spec.fire_reset is None else spec.fire_reset
+        meanings = env.unwrapped.get_action_meanings()
+        if fire and len(meanings) >= 3 and meanings[1] == "FIRE":
+            env = FireResetEnv(env)
         if training_wrappers and spec.train_clip_rewards:
             env = ClipRewardEnv(env)
         if spec.facts.observation == "pixels":

@@ -27,6 +27,13 @@ class Family:
             ``pixels`` (uint8 frames, scaled to [0, 1]).
         behaviour: the novelty-search descriptor used when none is configured.
         mujoco: MuJoCo envs (their C-level warnings are routed to logging).
+        fire_reset: Atari: press FIRE (then action 2) at every reset when the game's action
+            set has FIRE at index 1, as the Deep GA's emulator does (uber-research/
+            deep-neuroevolution gpu_implementation/neuroevolution/tf_atari.cpp:96-109) and SB3's
+            AtariWrapper. Off for RAM envs: Wong et al.'s ALE v5 RAM runs press nothing.
+        noop_max: Atari training episodes start with 1..noop_max random no-ops (Mnih et al.
+            2015; the Deep GA, tf_atari.py:66); RAM envs none, as Wong et al.'s ALE v5 RAM
+            runs (es/src/rl_es/setting.py:57-66: no wrappers).
     """
 
     name: str
@@ -34,6 +41,8 @@ class Family:
     observation: str = "vector"
     behaviour: str = "final_obs"
     mujoco: bool = False
+    fire_reset: bool = False
+    noop_max: int = 0
 
     @property
     def frame_skip(self) -> int:
@@ -46,7 +55,9 @@ FAMILIES: dict[str, Family] = {
         Family("classic"),
         Family("mujoco", behaviour="xy", mujoco=True),  # final torso x-y (Such et al. 2017)
         Family("maze", behaviour="xy"),  # final robot x-y (Lehman & Stanley 2011)
-        Family("atari", atari=True, observation="pixels", behaviour="ram"),  # Conti et al.
+        Family(
+            "atari", atari=True, observation="pixels", behaviour="ram", fire_reset=True, noop_max=30
+        ),
         Family("atari_ram", atari=True, observation="ram", behaviour="ram"),
     )
 }

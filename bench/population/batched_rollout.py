@@ -53,6 +53,8 @@ def run_batched(
     name = worker.options.behaviour
     if name is not None and name not in ROBOT_BEHAVIOURS:
         raise ValueError(f"behaviour '{name}' is not available on a batched simulator")
+    if worker.options.action_noise:
+        raise ValueError("action_noise is not available on a batched simulator (the maze)")
     descriptors: np.ndarray | None = None
     stats = ObsStats.zeros(worker.spec.obs_shape) if collect_obs else None
     jobs = [(k, e) for k in range(k_count) for e in range(e_count)]

@@ -26,17 +26,21 @@ from bench.interface import ConfigError, Contract
 from bench.population.genomes import DenseGenomes, GenomeBatch
 from bench.population.method import SEED_HIGH, PopulationMethod, Strategy, shaped_fitness
 from bench.population.networks import PolicyNet
+from bench.population.obs_norm import WONG_2024, NormRule
 from bench.population.rollout import PopulationResult
 
 
 def default_popsize(n: int) -> int:
-    """Hansen's default ``4 + floor(3 ln n)``, rounded up to even (mirrored pairs, mu = lam/2)."""
-    lam = 4 + math.floor(3 * math.log(max(n, 1)))
+    """Wong et al.'s lambda where none is given: ``min(128, max(32, floor(n / 2)))``, rounded up
+    to even (es/src/rl_es/algorithms.py:210-211 ``init_lambda`` "n/2", applied by CSA-ES :302
+    and CMA-ES :371 when ``--lamb`` is unset; odd values rounded up :303-304, :376-377)."""
+    lam = min(128, max(32, n // 2))
     return lam + lam % 2
 
 
 def default_sigma0(n: int) -> float:
-    """Wong et al.'s fallback initial step size ``min(0.01, max(1/sqrt(n), 0.005))``."""
+    """Wong et al.'s fallback initial step size ``min(0.01, max(1/sqrt(n), 0.005))``
+    (es/src/rl_es/main.py:223)."""
     return min(0.01, max(1 / math.sqrt(max(n, 1)), 0.005))
 
 
@@ -89,8 +93,8 @@ class DenseES(PopulationMethod):
 
     Args:
         sigma0: initial step size; None: ``min(0.01, max(1/sqrt(n), 0.005))``.
-        popsize: lambda; None: ``4 + floor(3 ln n)``. Rounded up to even, as in the reference
-            code (mirrored pairs and mu = lambda / 2).
+        popsize: lambda; None: ``min(128, max(32, floor(n / 2)))`` (:func:`default_popsize`).
+            Rounded up to even, as in the reference code (mu = lambda / 2).
         reward_shift: per-step training reward offset (fitness only).
         **common: :class:`PopulationMethod` options (``network: mlp`` trains an MLP).
     """
@@ -98,6 +102,7 @@ class DenseES(PopulationMethod):
     # Wong et al. ran these on vectors only (Atari through its RAM); a dense-genome ES on a
     # CNN's millions of parameters is out of reach, so pixel envs are skipped, not attempted.
     observation_kinds: ClassVar[frozenset[str]] = frozenset({"vector"})
+    obs_norm_rule: ClassVar[NormRule] = WONG_2024
     contract: ClassVar[Contract] = Contract(
         exact_resume=True, backends=("process",),
         bad_params=({"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1}),

@@ -27,8 +27,8 @@ from bench.envs import EnvSpec
 from bench.interface import Algorithm, ConfigError, Contract, Policy, TrainContext
 from bench.population.backends import BACKENDS, Evaluator, make_evaluator
 from bench.population.genomes import GenomeBatch
-from bench.population.networks import NETWORKS, NetSpec, NetworkPolicy, PolicyNet
-from bench.population.obs_norm import RunningObsNorm
+from bench.population.networks import CNNS, NETWORKS, NetSpec, NetworkPolicy, PolicyNet
+from bench.population.obs_norm import OPENAI_ES, NormRule, RunningObsNorm
 from bench.population.rollout import PopulationResult, RolloutOptions, default_max_envs
 
 SEED_HIGH = 2**31 - 1  # episode reset seeds are drawn in [0, SEED_HIGH)
@@ -93,7 +93,7 @@ class PopulationMethod(Algorithm):
     """Base of every population method (see module docstring).
 
     Args:
-        network: ``linear`` | ``mlp`` | ``nature_cnn`` | ``large_cnn``.
+        network: ``linear`` | ``mlp`` | ``nature_cnn`` | ``large_cnn`` | ``small_cnn``.
         hidden_sizes: MLP widths.
         activation: MLP activation (``tanh`` | ``relu``).
         linear_bias, zero_init: linear policy options (Wong et al.: no bias, zero init).
@@ -109,6 +109,10 @@ class PopulationMethod(Algorithm):
 
     kind: ClassVar[str] = "gradient_free"
     contract: ClassVar[Contract] = Contract(exact_resume=True, backends=("process",))
+    #: how ``obs_norm`` normalises (bench/population/obs_norm.py: the authors' rules).
+    obs_norm_rule: ClassVar[NormRule] = OPENAI_ES
+    #: initial weights of non-zero-init nets (bench/population/networks.py NetSpec.init).
+    net_init: ClassVar[str] = "scaled_normal"
 
     def __init__(
         self,
@@ -161,6 +165,10 @@ class PopulationMethod(Algorithm):
         """Seed-chain genomes each worker keeps between calls (the GA: its T + 1)."""
         return 32
 
+    def training_action_noise(self) -> float:
+        """Std of Gaussian noise added to continuous actions in training episodes (0: none)."""
+        return 0.0
+
     def behaviour_for(self, spec: EnvSpec) -> str | None:
         """Key of the behaviour descriptor the evaluator records (novelty search), or None."""
         return None
@@ -198,9 +206,9 @@ class PopulationMethod(Algorithm):
         if image and self.network == "linear" and not self.allow_linear_on_pixels:
             raise ConfigError(
                 f"a linear policy on pixel observations ({spec.id}) is almost surely a mistake; "
-                "set network=nature_cnn|large_cnn or allow_linear_on_pixels=true"
+                "set network=nature_cnn|large_cnn|small_cnn or allow_linear_on_pixels=true"
             )
-        if not image and self.network in ("nature_cnn", "large_cnn"):
+        if not image and self.network in CNNS:
             raise ConfigError(
                 f"network '{self.network}' needs image observations; {spec.id} has vectors"
             )
@@ -214,10 +222,12 @@ class PopulationMethod(Algorithm):
         self.net_spec = NetSpec.for_env(
             self.network, spec.observation_space, spec.action_space, spec.family,
             hidden=self.hidden_sizes, activation=self.activation, bias=self.linear_bias,
-            zero_init=self.zero_init,
+            zero_init=self.zero_init, init=self.net_init,
         )  # fmt: skip
         self.net = self.net_spec.build()
-        self.norm = RunningObsNorm(self.net_spec.obs_shape) if self.obs_norm else None
+        self.norm = (
+            RunningObsNorm(self.net_spec.obs_shape, self.obs_norm_rule) if self.obs_norm else None
+        )
         if str(ctx.device).startswith("cuda"):
             import torch
 
@@ -226,7 +236,7 @@ class PopulationMethod(Algorithm):
         slots = self.max_envs or default_max_envs(self.net.dense, self.net.num_params)
         options = RolloutOptions(
             int(slots), self.max_episode_steps, self.behaviour_for(spec), ctx.device,
-            cache_genomes=self.genomes_to_cache(),
+            cache_genomes=self.genomes_to_cache(), action_noise=self.training_action_noise(),
         )  # fmt: skip
         self.evaluator = make_evaluator(
             self.backend, ctx.env, self.net_spec, options, self.workers, self.ray_address

@@ -5,6 +5,10 @@
 - ``nature_cnn``: Mnih et al. 2015 (VALID padding): 1,693,362 parameters with 18 actions.
 - ``large_cnn``: the Deep GA "LargeModel" (Such et al. 2017, arXiv 1712.06567): the same layers
   with TensorFlow SAME padding: 4,052,658 parameters with 18 actions.
+- ``small_cnn``: the Deep GA's "Model", which its random search used (uber-research/
+  deep-neuroevolution gpu_implementation/models/dqn.py:31-36, configurations/
+  rs_atari_config.json): conv 16 8x8/4, conv 32 4x4/2, FC 256, SAME padding: 1,008,450
+  parameters with 18 actions.
 
 A genome is a flat float32 vector; :meth:`PolicyNet.population_forward` acts for K genomes on K
 observations in one batched call (bmm for dense nets, ``vmap(functional_call)`` for CNNs), the
@@ -25,7 +29,13 @@ from torch import nn
 from bench.families import family as family_facts
 from bench.population.obs_norm import PIXEL_SCALE, RAM_SCALE, ObsNorm, net_input
 
-NETWORKS = ("linear", "mlp", "nature_cnn", "large_cnn")
+NETWORKS = ("linear", "mlp", "nature_cnn", "large_cnn", "small_cnn")
+#: conv layers (out channels, kernel, stride), SAME padding or not, and the hidden FC width.
+CNNS = {
+    "nature_cnn": (((32, 8, 4), (64, 4, 2), (64, 3, 1)), False, 512),
+    "large_cnn": (((32, 8, 4), (64, 4, 2), (64, 3, 1)), True, 512),
+    "small_cnn": (((16, 8, 4), (32, 4, 2)), True, 256),
+}
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
@@ -43,7 +53,11 @@ class NetSpec:
         hidden: hidden sizes for ``mlp``.
         activation: ``tanh`` or ``relu`` (``mlp`` only; CNNs use ReLU as published).
         bias: ``linear`` only (Wong et al. use none).
-        zero_init: ``linear`` only: start at zero (the ES mean); otherwise scaled-normal init.
+        zero_init: ``linear`` only: start at zero (the ES mean); otherwise ``init``.
+        init: ``scaled_normal`` (the Deep GA's: N(0, 1/fan_in), 0.1x on the output layer,
+            biases 0) or ``normc`` (OpenAI-ES: each unit's incoming weights scaled to norm 1.0,
+            the output layer's to 0.01, biases 0; es_distributed/policies.py:154,190,
+            tf_util.py:111-120; conv layers, absent there, keep the scaled normal).
     """
 
     kind: str
@@ -56,6 +70,7 @@ class NetSpec:
     activation: str = "tanh"
     bias: bool = False
     zero_init: bool = True
+    init: str = "scaled_normal"
 
     @property
     def discrete(self) -> bool:
@@ -100,17 +115,21 @@ def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
     return total // 2, total - total // 2, out
 
 
-def _conv_stack(channels: int, size: int, same: bool) -> tuple[nn.Sequential, int]:
+def _conv_stack(
+    channels: int, size: int, convs: tuple[tuple[int, int, int], ...], same: bool
+) -> tuple[nn.Sequential, int]:
     layers: list[nn.Module] = []
-    for c_in, c_out, k, s in ((channels, 32, 8, 4), (32, 64, 4, 2), (64, 64, 3, 1)):
+    c_in = channels
+    for c_out, k, s in convs:
         if same:
             lo, hi, size = _same_pad(size, k, s)
             layers.append(nn.ZeroPad2d((lo, hi, lo, hi)))
         else:
             size = (size - k) // s + 1
         layers += [nn.Conv2d(c_in, c_out, k, s), nn.ReLU()]
+        c_in = c_out
     layers.append(nn.Flatten())
-    return nn.Sequential(*layers), 64 * size * size
+    return nn.Sequential(*layers), c_in * size * size
 
 
 class PolicyNet(nn.Module):
@@ -130,10 +149,10 @@ class PolicyNet(nn.Module):
             layers.append(nn.Linear(in_dim, spec.out_dim))
             self.body = nn.Sequential(*layers)
         else:
-            same = spec.kind == "large_cnn"
-            convs, flat = _conv_stack(spec.obs_shape[0], spec.obs_shape[-1], same)
+            layers_spec, same, width = CNNS[spec.kind]
+            convs, flat = _conv_stack(spec.obs_shape[0], spec.obs_shape[-1], layers_spec, same)
             self.body = nn.Sequential(
-                *convs, nn.Linear(flat, 512), nn.ReLU(), nn.Linear(512, spec.out_dim)
+                *convs, nn.Linear(flat, width), nn.ReLU(), nn.Linear(width, spec.out_dim)
             )
         self.requires_grad_(False)
         self.dense = spec.kind in ("linear", "mlp")
@@ -195,9 +214,28 @@ class PolicyNet(nn.Module):
         """Deterministic initial genome for ``seed`` (float32, shape (P,))."""
         if self._init_scale is None:  # 4M entries for the Deep GA net: built once, not per genome
             self._init_scale = self.init_scale()
+        if self.spec.init == "normc" and self._init_scale.any():
+            return self._normc(np.random.default_rng(seed).standard_normal(self.num_params))
         noise = np.random.default_rng(seed).standard_normal(self.num_params, dtype=np.float32)
         noise *= self._init_scale  # in place: the same float32 products as ``noise * scale``
         return noise
+
+    def _normc(self, noise: np.ndarray) -> np.ndarray:
+        """OpenAI-ES's normc: every Linear unit's incoming weights rescaled to norm 1.0 (output
+        layer: 0.01), biases 0; other layers keep the scaled normal."""
+        out = (noise * self._init_scale).astype(np.float32)
+        linears = [i for i, module in enumerate(self.body) if isinstance(module, nn.Linear)]
+        offset = 0
+        for i, module in enumerate(self.body):
+            for name, param in module.named_parameters(recurse=False):
+                size = param.numel()
+                if isinstance(module, nn.Linear) and name == "weight":
+                    w = noise[offset : offset + size].reshape(param.shape)
+                    gain = 0.01 if i == linears[-1] else 1.0
+                    w = gain * w / np.sqrt(np.square(w).sum(axis=1, keepdims=True))
+                    out[offset : offset + size] = w.ravel()
+                offset += size
+        return out
 
     # -- acting -------------------------------------------------------------------------------
     def preprocess(self, obs: torch.Tensor) -> torch.Tensor:

@@ -94,34 +94,70 @@ class ObsStats:
         )
 
 
+@dataclass(frozen=True)
+class NormRule:
+    """How a method's authors normalise, read in their code.
+
+    Attributes:
+        prior_count: pseudo-observations at zero the statistics start from (None: one per
+            input dimension).
+        prior_sq: their sum of squares, per dimension (with ``prior_count`` it sets the
+            starting variance).
+        var_floor: lower bound on every variance.
+        zero_below_std: inputs whose std is below this are zeroed (their std taken as inf).
+        clip: normalised values are clipped to +-clip (None: not clipped).
+        ddof: the variance divides by ``count - ddof`` (0: population, 1: sample).
+    """
+
+    prior_count: float | None
+    prior_sq: float
+    var_floor: float
+    zero_below_std: float
+    clip: float | None
+    ddof: int = 0
+
+
+#: openai/evolution-strategies-starter: RunningStat starts at count 0.01, sumsq 0.01
+#: (es_distributed/es.py:27-29, 141-144); std = sqrt(max(var, 1e-2)) (es.py:42); clip +-5
+#: (policies.py:145).
+OPENAI_ES = NormRule(prior_count=1e-2, prior_sq=1e-2, var_floor=1e-2, zero_below_std=0.0, clip=5.0)
+#: ann-w/solving_drl_tasks_with_es_and_linear_policy_networks es/src/rl_es/objective.py:32-47:
+#: Welford from a count of nb_inputs at mean 0, var = s / (k - 1); no clipping, no epsilon;
+#: std < 1e-7 -> inf.
+WONG_2024 = NormRule(
+    prior_count=None, prior_sq=0.0, var_floor=0.0, zero_below_std=1e-7, clip=None, ddof=1
+)
+
+
 class RunningObsNorm:
     """Running mean / std of (scaled) observations from collected :class:`ObsStats`.
 
-    Args:
-        shape: observation shape.
-        var_floor: lower bound on each variance (the std floor squared).
-        clip: what :meth:`current` clips normalised values to (None: no clipping).
+    Statistics are folded in once per generation (the authors' code updates them during the
+    rollouts, OpenAI-ES from 1% of them): a generation's episodes all see the same
+    normalisation, so every backend and worker count gives the same run.
     """
 
-    def __init__(
-        self, shape: Sequence[int], var_floor: float = 1e-4, clip: float | None = OBS_CLIP
-    ) -> None:
-        # As OpenAI-ES: a tiny prior so the first std is finite.
-        self.stats = ObsStats(1e-2, np.zeros(shape), np.full(shape, 1e-2))
-        self.var_floor, self.clip = var_floor, clip
+    def __init__(self, shape: Sequence[int], rule: NormRule = OPENAI_ES) -> None:
+        count = float(np.prod(shape)) if rule.prior_count is None else rule.prior_count
+        self.stats = ObsStats(count, np.zeros(shape), np.full(shape, rule.prior_sq))
+        self.rule = rule
 
     def update(self, stats: ObsStats | None) -> None:
         self.stats = self.stats.merge(stats)
 
     @property
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
-        mean = self.stats.total / self.stats.count
-        var = np.maximum(self.stats.total_sq / self.stats.count - mean**2, self.var_floor)
-        return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
+        count = self.stats.count
+        mean = self.stats.total / count
+        spread = np.maximum(self.stats.total_sq - count * mean**2, 0.0)
+        var = np.maximum(spread / (count - self.rule.ddof), self.rule.var_floor)
+        std = np.sqrt(var)
+        std[std < self.rule.zero_below_std] = np.inf
+        return mean.astype(np.float32), std.astype(np.float32)
 
     def current(self) -> ObsNorm:
         """The normalisation as it stands, to hand to workers and policies."""
-        return ObsNorm(*self.mean_std, self.clip)
+        return ObsNorm(*self.mean_std, self.rule.clip)
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -116,6 +116,8 @@ class RolloutOptions:
         torch_threads: threads a worker process sets for itself (the process and Ray
             backends: 1, a core each); None leaves the calling process's setting alone, so
             the in-process backend runs with the run's configured ``torch_threads``.
+        action_noise: std of Gaussian noise added to continuous actions (OpenAI-ES's
+            ``ac_noise_std``); each episode's noise comes from its own reset seed.
     """
 
     max_envs: int = 256
@@ -124,6 +126,7 @@ class RolloutOptions:
     device: str = "cpu"
     cache_genomes: int = 32
     torch_threads: int | None = None
+    action_noise: float = 0.0
 
 
 def default_max_envs(dense: bool, num_params: int) -> int:
@@ -243,6 +246,8 @@ class _SlotTable:
         self.pending: dict[int, np.ndarray] = {}  # genomes with episodes still to start
         self.started = [0] * k_count
         self.seeds = seeds.tolist()
+        self.noise = worker.options.action_noise if not worker.spec.discrete else 0.0
+        self.noise_rngs: list[np.random.Generator | None] = [None] * n
         self.alive = [self.start(s) for s in range(n)]
         self.live = sum(self.alive)
 
@@ -260,6 +265,8 @@ class _SlotTable:
         if self.started[k] == self.e_count:
             del self.pending[k]
         obs, _ = self.envs[s].reset(seed=int(self.seeds[k][e]))
+        if self.noise:  # the episode's own stream: the same noise on every backend
+            self.noise_rngs[s] = np.random.default_rng([int(self.seeds[k][e]), 1])
         self.obs[s] = obs
         self.acc[s], self.steps[s] = 0.0, 0
         return True
@@ -295,7 +302,10 @@ class _SlotTable:
         for j, s in enumerate(rows):
             if not alive[s]:
                 continue
-            obs, reward, terminated, truncated, info = envs[s].step(actions[j])
+            action = actions[j]
+            if self.noise:
+                action = action + self.noise * self.noise_rngs[s].standard_normal(action.shape)
+            obs, reward, terminated, truncated, info = envs[s].step(action)
             acc[s] += float(reward)
             steps[s] += 1
             if terminated or truncated or steps[s] >= cap:

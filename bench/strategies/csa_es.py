@@ -56,8 +56,9 @@ class CSAStrategy:
         self.c_s = (self.mueff + 2) / (n + self.mueff + 5)
         self.d_s = 1 + self.c_s + 2 * max(0.0, math.sqrt((self.mueff - 1) / (n + 1)) - 1)
         self.chi_n = math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n))  # E||N(0, I)||
-        # Standard CSA starts the path at zero (the reference code starts it at ones).
-        self.path = np.zeros(n, dtype=np.float64)
+        # The reference code starts the evolution path at ones (es/src/rl_es/algorithms.py:317),
+        # where textbook CSA starts at zero: ||path|| ~ E||N(0, I)||, so sigma holds at first.
+        self.path = np.ones(n, dtype=np.float64)
         self.rng = rng or np.random.default_rng()
         self._z: np.ndarray | None = None
 
@@ -106,13 +107,15 @@ class CSAES(DenseES):
     """(mu/mu_w, lambda)-CSA-ES with Wong et al.'s linear policies (module docstring).
 
     Args:
-        mirrored: antithetic pairs ``(z, -z)`` (the reference code's default).
+        mirrored: antithetic pairs ``(z, -z)``. Off, as in the published runs: the reference
+            class defaults to True (es/src/rl_es/algorithms.py:298), but ``main.py:162`` turns
+            it off unless ``--mirrored`` is given and ``run_all.py`` never gives it.
         **kwargs: :class:`~bench.population.dense.DenseES` options.
     """
 
     contract: ClassVar[Contract] = replace(DenseES.contract, solves=("cartpole", 20_000, 475.0))
 
-    def __init__(self, mirrored: bool = True, **kwargs: Any) -> None:
+    def __init__(self, mirrored: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mirrored = bool(mirrored)
 

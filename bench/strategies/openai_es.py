@@ -198,8 +198,16 @@ class OpenAIES(PopulationMethod):
         population_size: episodes' genomes per generation, ``2 * pairs`` (mirrored, so even).
         noise_table_size, noise_seed: the shared noise table (float32 entries; 123 as published).
         reward_shift: added to every training reward, for the fitness only (0: off).
+        action_noise: std of Gaussian noise on continuous actions in training episodes
+            (``ac_noise_std``: 0.01 in configurations/humanoid.json:24, added in
+            es_distributed/policies.py:198-199 on training rollouts only, es.py:306-309).
         **common: :class:`PopulationMethod` options (network, obs_norm, backend, ...).
+
+    The policy's initial weights are normc (es_distributed/policies.py:154,190) and its
+    observation normalisation OpenAI-ES's (std floor 0.1, clip +-5: ``obs_norm.OPENAI_ES``).
     """
+
+    net_init: ClassVar[str] = "normc"
 
     small_noise: ClassVar[dict[str, Any]] = {"noise_table_size": 1_000_000}  # 4 MB, for tests
     contract: ClassVar[Contract] = replace(
@@ -218,6 +226,7 @@ class OpenAIES(PopulationMethod):
         noise_table_size: int = 25_000_000,
         noise_seed: int = 123,
         reward_shift: float = 0.0,
+        action_noise: float = 0.0,
         network: str = "mlp",
         obs_norm: bool = True,
         **common: Any,
@@ -233,8 +242,14 @@ class OpenAIES(PopulationMethod):
         self.population_size = int(population_size)
         self.noise_table_size, self.noise_seed = int(noise_table_size), int(noise_seed)
         self.reward_shift = float(reward_shift)
+        if action_noise < 0:
+            raise ConfigError(f"action_noise must be >= 0, got {action_noise}")
+        self.action_noise = float(action_noise)
         # Validates sigma / stepsize / l2coeff now, before any work (a ConfigError, not at train).
         self.new_core(np.zeros(1), NoiseTable(1, 0))
+
+    def training_action_noise(self) -> float:
+        return self.action_noise
 
     def new_core(self, theta: np.ndarray, noise: NoiseTable | None = None) -> OpenAIESStrategy:
         noise = noise or NoiseTable(self.noise_table_size, self.noise_seed)

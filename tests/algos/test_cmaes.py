@@ -78,8 +78,8 @@ def test_csa_mirrored_population_is_symmetric_about_the_mean() -> None:
 def test_log_weights_and_defaults() -> None:
     w = log_weights(4, 8)
     assert w.sum() == pytest.approx(1.0) and np.all(np.diff(w) < 0)
-    assert default_popsize(8) == 10  # 4 + floor(3 ln 8) = 10
-    assert default_popsize(4) == 8  # 4 + floor(3 ln 4) = 8
+    # Wong et al.'s init_lambda "n/2" (tests/test_paper_settings.py has the source lines).
+    assert default_popsize(8) == 32 and default_popsize(103) == 52 and default_popsize(10**4) == 128
     assert default_sigma0(8) == 0.01 and default_sigma0(10**6) == 0.005
 
 

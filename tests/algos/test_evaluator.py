@@ -204,7 +204,9 @@ def test_running_obs_norm_matches_numpy(pendulum) -> None:
 
 def test_atari_episodes_depend_only_on_their_seed() -> None:
     """Reused ALE envs (no-op starts included) replay exactly from ``reset(seed)``."""
-    pong = make_factory("pong_ram", "ALE/Pong-v5", "atari_ram")
+    from bench.envs import EnvFactory, EnvSpec
+
+    pong = EnvFactory(EnvSpec("pong_ram", "ALE/Pong-v5", "atari_ram", train_noop_max=30))
     spec = net_spec(pong, "mlp", hidden=(8,), zero_init=False)
     seeds = np.array([[5, 6], [5, 7]])
     out = []

@@ -21,7 +21,10 @@ def spec(kind: str, obs: gym.Space = PIXELS, act: gym.Space = ATARI_ACTIONS, **k
     return NetSpec.for_env(kind, obs, act, family, **kw)
 
 
-@pytest.mark.parametrize(("kind", "count"), [("large_cnn", 4_052_658), ("nature_cnn", 1_693_362)])
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [("large_cnn", 4_052_658), ("nature_cnn", 1_693_362), ("small_cnn", 1_008_450)],
+)
 def test_atari_nets_have_the_published_parameter_counts(kind: str, count: int) -> None:
     """Such et al. 2017: SAME padding -> 4,052,658; Nature (VALID) -> 1,693,362 (18 actions)."""
     net = spec(kind).build()

@@ -1,0 +1,185 @@
+"""Settings taken from the seed papers' code reach the runs (each names its source line).
+
+uber-research/deep-neuroevolution (Such et al. 2017), openai/evolution-strategies-starter
+(Salimans et al. 2017), ann-w/solving_drl_tasks_with_es_and_linear_policy_networks (Wong et
+al. 2024). The observation pipeline's order is checked in tests/algos/test_evaluator.py.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from stable_baselines3.common.atari_wrappers import FireResetEnv
+
+from bench.envs import EnvFactory, EnvSpec, EvalProtocol
+from bench.population.backends import make_evaluator
+from bench.population.dense import default_popsize
+from bench.population.genomes import SeedChains
+from bench.population.networks import NetSpec
+from bench.population.obs_norm import OPENAI_ES, WONG_2024, ObsStats, RunningObsNorm
+from bench.population.rollout import RolloutOptions
+from bench.registry import build
+from bench.run import algorithm_params
+from tests.conftest import compose_config
+
+
+def spec_of(*overrides: str) -> tuple:
+    cfg = compose_config(list(overrides))
+    return cfg, EnvSpec(**OmegaConf.to_container(cfg.env, resolve=True))
+
+
+def wrappers(env: gym.Env) -> list[type]:
+    chain = []
+    while isinstance(env, gym.Wrapper):
+        chain.append(type(env))
+        env = env.env
+    return chain
+
+
+def test_deep_ga_test_episodes_are_capped_at_100k_agent_steps() -> None:
+    """gpu_implementation/neuroevolution/tf_atari.py:39: 100,000 x frameskip when no cap is
+    given, as for the 200 test episodes; not the 108,000 frames of the DQN protocol."""
+    cfg, _ = spec_of("eval=paper_ga", "env=frostbite")
+    protocol = EvalProtocol(**OmegaConf.to_container(cfg.eval, resolve=True))
+    assert protocol.max_episode_frames == 100_000 * 4
+    assert protocol.episodes == 200 and protocol.noop_max == 30 and protocol.sticky_actions == 0
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_pixel_games_with_fire_press_it_at_reset(train: bool) -> None:
+    """tf_atari.cpp:96-109: FIRE, then action 2, at reset when the action set has FIRE at 1."""
+    _, pong = spec_of("env=pong")
+    env = EnvFactory(pong).make(seed=0, train=train)
+    assert FireResetEnv in wrappers(env)
+    assert env.unwrapped.get_action_meanings()[1] == "FIRE"
+    env.close()
+    _, pong_ram = spec_of("env=pong_ram")  # Wong et al.'s RAM runs press nothing
+    env = EnvFactory(pong_ram).make(seed=0, train=train)
+    assert FireResetEnv not in wrappers(env)
+    env.close()
+
+
+def test_random_search_uses_the_small_network_on_atari() -> None:
+    """configurations/rs_atari_config.json: "Model" (conv 16, conv 32, FC 256); the GA's
+    ga_atari_config.json: "LargeModel"."""
+    cfg, frostbite = spec_of("algo=random_search", "env=frostbite")
+    assert algorithm_params(cfg, frostbite)["network"] == "small_cnn"
+    cfg, frostbite = spec_of("algo=ga", "env=frostbite")
+    assert algorithm_params(cfg, frostbite)["network"] == "large_cnn"
+
+
+# -- Wong et al. 2024 -----------------------------------------------------------------------------
+def test_wong_default_lambda_is_their_init_lambda() -> None:
+    """es/src/rl_es/algorithms.py:210-211 (``n/2``), applied when no lambda is given, odd
+    values rounded up: CartPole (n 8) 32, HalfCheetah-v4 (n 17 x 6 = 102) 52 -> 51 + 1,
+    Humanoid (n 376 x 17) 128. (We used 4 + 3 ln n: 10, 17, 30.)"""
+    assert [default_popsize(n) for n in (8, 102, 376 * 17)] == [32, 52, 128]
+    assert default_popsize(103) == 52  # floor(103 / 2) = 51 is odd: rounded up
+
+
+def test_wong_csa_es_runs_unmirrored_by_default() -> None:
+    """run_all.py never passes --mirrored; main.py:162 makes it off."""
+    algo = build("csa_es", {})
+    assert algo.mirrored is False
+    strategy = algo.new_dense(np.zeros(4), 0.1, 6, seed=0)
+    x = strategy.ask()
+    assert not np.allclose(x[:3], -x[3:])  # no antithetic pairs
+    np.testing.assert_array_equal(strategy.path, np.ones(4))  # algorithms.py:317
+
+
+def test_wong_normalisation_matches_their_welford_normaliser() -> None:
+    """objective.py:32-47: count from nb_inputs at zero, var = s / (k - 1), no clipping, a
+    constant input zeroed (std < 1e-7 -> inf)."""
+    rng = np.random.default_rng(0)
+    obs = np.column_stack([rng.normal(3.0, 2.0, 50), np.full(50, 4.0), rng.normal(0, 1e3, 50)])
+    k, mean, s = 3, np.zeros(3), np.zeros(3)  # their UpdatingNormalizer, step by step
+    for x in obs:
+        k += 1
+        delta = x - mean
+        mean = mean + delta / k
+        s = s + delta * (x - mean)
+    std = np.sqrt(s / (k - 1))
+    norm = RunningObsNorm((3,), WONG_2024)
+    stats = ObsStats.zeros((3,))
+    stats.add(obs)
+    norm.update(stats)
+    ours_mean, ours_std = norm.mean_std
+    np.testing.assert_allclose(ours_mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(ours_std, std, rtol=1e-5)  # the constant column is not zero...
+    far = norm.current()(np.array([mean[0] + 50 * std[0], 4.0, 0.0], np.float32))
+    assert far[0] == pytest.approx(50, rel=1e-4)  # ...no clipping
+
+
+def test_wong_normalisation_zeroes_an_input_that_never_varies() -> None:
+    norm = RunningObsNorm((2,), WONG_2024)
+    norm.stats = ObsStats(1e6, np.array([0.0, 5e6]), np.array([1e6, 2.5e7]))  # x2 == 5 always
+    out = norm.current()(np.array([1.0, 5.0], np.float32))
+    assert out[1] == 0.0 and np.isfinite(out[0])
+
+
+# -- OpenAI-ES (Salimans et al. 2017) -------------------------------------------------------------
+def test_openai_es_weights_start_normc() -> None:
+    """es_distributed/policies.py:154 (hidden normc 1.0), :190 (output normc 0.01), biases 0."""
+    algo = build("es", {"noise_table_size": 10_000, "hidden_sizes": [8, 8]})
+    spec = NetSpec.for_env(
+        "mlp", gym.spaces.Box(-1, 1, (5,)), gym.spaces.Box(-1, 1, (2,)), hidden=(8, 8),
+        init=algo.net_init,
+    )  # fmt: skip
+    net = spec.build()
+    net.set_flat(net.init_params(7))
+    weights = [p.detach().numpy() for n, p in net.named_parameters() if n.endswith("weight")]
+    norms = [np.linalg.norm(w, axis=1) for w in weights]
+    np.testing.assert_allclose(np.concatenate(norms[:-1]), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(norms[-1], 0.01, rtol=1e-5)
+    assert all(not p.any() for n, p in net.named_parameters() if n.endswith("bias"))
+
+
+def test_openai_es_observation_std_floor_and_clip() -> None:
+    """es.py:42: std = sqrt(max(var, 1e-2)), so at least 0.1; policies.py:145: clip +-5."""
+    norm = RunningObsNorm((1,), OPENAI_ES)
+    norm.stats = ObsStats(100.0, np.array([100.0]), np.array([100.0]))  # a constant 1.0
+    mean, std = norm.mean_std
+    assert mean[0] == pytest.approx(1.0) and std[0] == pytest.approx(0.1)
+    assert norm.current()(np.array([2.0], np.float32))[0] == 5.0  # 10 std, clipped
+
+
+def test_openai_es_action_noise_only_in_training_and_on_its_own_streams() -> None:
+    """configurations/humanoid.json:24 ac_noise_std 0.01 (es.yaml's mujoco entry); training
+    rollouts only. Each episode's noise comes from its seed, so reruns are identical."""
+    cfg, hopper = spec_of("algo=es", "env=hopper")
+    assert algorithm_params(cfg, hopper)["action_noise"] == 0.01
+    factory = EnvFactory(EnvSpec("pendulum", "Pendulum-v1", "classic"))
+    net = NetSpec.for_env("mlp", factory.spec.observation_space, factory.spec.action_space,
+                          hidden=(4,))  # fmt: skip
+    batch, seeds = SeedChains([(1,), (2,)]), np.array([[3], [4]])
+    returns = {}
+    for noise in (0.0, 0.5, 0.5):
+        with make_evaluator("vector", factory, net, RolloutOptions(action_noise=noise)) as ev:
+            returns.setdefault(noise, []).append(ev.evaluate(batch, seeds).returns)
+    assert not np.array_equal(returns[0.0][0], returns[0.5][0])
+    np.testing.assert_array_equal(returns[0.5][0], returns[0.5][1])
+
+
+def test_paper_budgets_are_wong_et_al_per_env_cutoffs() -> None:
+    """paper_plots.ipynb cells 1-2 (cutoffs) and objective.py:256-258 (Atari counted in agent
+    steps, so 2e7 timesteps = 8e7 frames); DQN-style 40M frames for Atari pixels."""
+    expected = {"cartpole": 500_000, "lunarlander": 500_000, "bipedalwalker": 2_000_000,
+                "swimmer": 500_000, "hopper": 1_000_000, "walker2d": 2_000_000,
+                "halfcheetah": 3_000_000, "ant": 10_000_000, "humanoid": 10_000_000,
+                "seaquest_ram": 80_000_000, "frostbite": 40_000_000}  # fmt: skip
+    for env, frames in expected.items():
+        assert compose_config(["budget=paper", f"env={env}"]).budget.frames == frames, env
+
+
+def test_wong_atari_ram_starts_without_no_ops() -> None:
+    """setting.py:57-66: ALE v5 RAM with no wrappers; the Deep GA's pixels: 1-30 no-ops."""
+    cfg, ram = spec_of("env=seaquest_ram", "eval=wong2024")
+    protocol = EvalProtocol(**OmegaConf.to_container(cfg.eval, resolve=True))
+    env = EnvFactory(ram, protocol).make(seed=0, train=True)
+    assert "NoopResetEnv" not in [w.__name__ for w in wrappers(env)]
+    assert protocol.noop_max == 0 and protocol.episodes == 10
+    _, pixels = spec_of("env=seaquest")
+    env = EnvFactory(pixels).make(seed=0, train=True)
+    assert env.unwrapped.spec.id == "ALE/Seaquest-v5" and pixels.facts.noop_max == 30
