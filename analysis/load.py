@@ -28,7 +28,7 @@ VERSION_KEYS = ("python", "torch", "stable-baselines3", "gymnasium", "ale-py", "
 SUMMARY_KEYS = (
     "final_eval_return",
     "final_eval_return_std",
-    "best_eval_return",
+    "max_eval_return_optimistic",
     "evaluations",
     "frames",
     "env_steps",

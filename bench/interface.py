@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.budget import Budget
     from bench.envs import EnvFactory, EnvSpec
+    from bench.paper_scores import PaperScores
     from bench.recorder import Recorder
     from bench.records import Checkpoints
 
@@ -62,6 +63,8 @@ class TrainContext:
             frames were charged; it evaluates when an ``eval_every_frames`` point was crossed.
         checkpoints: ``checkpoints.save(state)`` / ``checkpoints.load()`` for resuming.
         device: torch device for gradient-free population inference ("cpu" or "cuda").
+        paper: the paper's scoring rule to record (``paper_score=<rule>``), when this algorithm
+            implements it (:attr:`Algorithm.paper_score_rules`); None otherwise.
     """
 
     env: EnvFactory
@@ -70,6 +73,7 @@ class TrainContext:
     recorder: Recorder
     checkpoints: Checkpoints
     device: str = "cpu"
+    paper: PaperScores | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class Algorithm(ABC):
     kind: ClassVar[str]
     #: what the contract test suite runs it with (see :class:`Contract`).
     contract: ClassVar[Contract] = Contract()
+    #: papers' scoring rules it records (bench/paper_scores.py), beside the harness's protocol.
+    paper_score_rules: ClassVar[frozenset[str]] = frozenset()
     #: action space kinds this algorithm can act in: subset of {"discrete", "continuous"}.
     action_kinds: ClassVar[frozenset[str]] = frozenset({"discrete", "continuous"})
     #: observation kinds: subset of {"vector", "image"}.

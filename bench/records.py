@@ -157,11 +157,13 @@ class RunFolder:
     metrics = property(lambda self: self.path / "metrics.csv")
     generations = property(lambda self: self.path / "generations.csv")
     summary = property(lambda self: self.path / "summary.json")
+    paper_scores = property(lambda self: self.path / "paper_scores.csv")
     checkpoints = property(lambda self: self.path / "checkpoints")
 
     def clear(self) -> None:
         """Remove every record and checkpoint (``overwrite=true``); other files stay."""
-        for path in (self.meta, self.summary, self.metrics, self.generations, self.config):
+        records = (self.meta, self.summary, self.metrics, self.generations, self.paper_scores)
+        for path in (*records, self.config):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.checkpoints, ignore_errors=True)
 

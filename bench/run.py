@@ -7,6 +7,7 @@ or failed job resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -24,6 +25,8 @@ from bench import records
 from bench.budget import Budget, BudgetLimits
 from bench.envs import EnvFactory, EnvSpec, EvalProtocol
 from bench.interface import Algorithm, ConfigError, IncompatibleError, TrainContext
+from bench.paper_scores import RULES, PaperScores
+from bench.paper_scores import rule as paper_rule
 from bench.recorder import Progress, Recorder
 from bench.records import Checkpoints, RunFolder
 from bench.registry import algo_class, build, resolve_params
@@ -41,24 +44,43 @@ def _raise_interrupted(signum: int, _frame: Any) -> None:
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
-    return (
-        Path(cfg.results_dir) / cfg.experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
-    )
+    experiment = Path(cfg.results_dir) / cfg.experiment_name
+    return experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
 
 
 def _limits(cfg: DictConfig) -> BudgetLimits:
-    budget = cfg.budget
+    """The budget times ``scale`` (a paper's budget shrunk for a small machine, recorded)."""
+    budget, scale = cfg.budget, float(cfg.scale)
+    if scale <= 0:
+        raise ConfigError(f"scale must be > 0, got {scale}")
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None else float(value) * scale
+
     return BudgetLimits(
-        frames=int(budget.frames),
-        wall_seconds=budget.wall_seconds,
-        cpu_seconds=budget.cpu_seconds,
-        eval_every_frames=int(budget.eval_every_frames),
+        frames=round(budget.frames * scale),  # BudgetLimits refuses < 1
+        wall_seconds=scaled(budget.wall_seconds),
+        cpu_seconds=scaled(budget.cpu_seconds),
+        eval_every_frames=max(1, round(budget.eval_every_frames * scale))
+        if budget.eval_every_frames
+        else 0,
     )
+
+
+def _outside_paper_seeds(cfg: DictConfig) -> str | None:
+    """Why this seed is not run (``seeds_per_algo``: the paper ran fewer), or None."""
+    counts = cfg.get("seeds_per_algo")
+    if not counts:
+        return None
+    n = counts.get(cfg.algo.name, counts.get("default"))
+    if n is None or int(cfg.seed) < int(n):
+        return None
+    return f"seed {cfg.seed}: the experiment runs {n} seeds of {cfg.algo.name} (seeds_per_algo)"
 
 
 def _identity(cfg: DictConfig, spec: EnvSpec, kind: str) -> dict[str, Any]:
     return {
-        "experiment": cfg.experiment,
+        "experiment": cfg.experiment_name,
         "env": spec.name,
         "env_id": spec.id,
         "env_family": spec.family,
@@ -67,6 +89,7 @@ def _identity(cfg: DictConfig, spec: EnvSpec, kind: str) -> dict[str, Any]:
         "algo_kind": kind,
         "seed": int(cfg.seed),
         "budget": cfg.budget.name,
+        "scale": float(cfg.scale),
     }
 
 
@@ -87,11 +110,12 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
     except IncompatibleError as error:
         if not in_sweep:
             raise
-        meta.update(status=records.STATUS_SKIPPED, reason=str(error), ended_at=records.now_iso())
-        records.write_json(folder.meta, meta)
-        log.warning("skipped: %s", error)
-        return meta
+        return _skip(folder, meta, str(error))
+    outside = _outside_paper_seeds(cfg)
+    if outside is not None:
+        return _skip(folder, meta, outside)
     previous = records.read_json(folder.meta) if folder.meta.exists() else {}
+    meta["paper_score"] = _paper_rule(cfg, algo)
     meta["hyperparameters"] = dict(algo.hyperparameters())
     meta["attempts"] = int(previous.get("attempts", 0)) + 1
     meta["status"] = records.STATUS_RUNNING
@@ -101,6 +125,13 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
     return _train(cfg, folder, meta, algo, factory, limits, in_sweep)
 
 
+def _skip(folder: RunFolder, meta: dict[str, Any], reason: str) -> dict[str, Any]:
+    meta.update(status=records.STATUS_SKIPPED, reason=reason, ended_at=records.now_iso())
+    records.write_json(folder.meta, meta)
+    log.warning("skipped: %s", reason)
+    return meta
+
+
 def _meta(cfg: DictConfig, spec: EnvSpec, factory: EnvFactory) -> dict[str, Any]:
     """What a record says before training: identity, protocol, budget, provenance."""
     return {
@@ -108,10 +139,7 @@ def _meta(cfg: DictConfig, spec: EnvSpec, factory: EnvFactory) -> dict[str, Any]
         **_identity(cfg, spec, algo_class(cfg.algo.name).kind),
         "eval_protocol": factory.protocol.id,
         "frame_skip": spec.frame_skip,
-        "budget_limits": {
-            key: cfg.budget[key]
-            for key in ("frames", "wall_seconds", "cpu_seconds", "eval_every_frames")
-        },
+        "budget_limits": dataclasses.asdict(_limits(cfg)),  # scaled by ``scale``
         "versions": records.package_versions(),
         "git": records.git_state(),
         "machine": records.machine_info(),
@@ -129,6 +157,16 @@ def algorithm_params(cfg: DictConfig, spec: EnvSpec) -> dict[str, Any]:
         spec.family,
         spec.id,
     )
+
+
+def _paper_rule(cfg: DictConfig, algo: Algorithm) -> str | None:
+    """The paper rule this run records (``paper_score=``), or why it records none."""
+    if not cfg.paper_score:
+        return None
+    paper_rule(cfg.paper_score)  # an unknown name is a ConfigError
+    if cfg.paper_score not in algo.paper_score_rules:
+        return f"not applicable: {cfg.algo.name} is scored by the harness's protocol only"
+    return cfg.paper_score
 
 
 def _build_algorithm(cfg: DictConfig, spec: EnvSpec) -> Algorithm:
@@ -149,7 +187,7 @@ def _train(
 ) -> dict[str, Any]:
     """Train under the budget, evaluate, and write the record whatever happens."""
     label = f"{factory.spec.name}/{cfg.algo.name}/seed={cfg.seed}"
-    ctx = _context(cfg, folder, factory, limits, label)
+    ctx = _context(cfg, folder, factory, limits, label, meta["paper_score"] in RULES)
     budget, recorder, checkpoints = ctx.budget, ctx.recorder, ctx.checkpoints
     torch.manual_seed(int(cfg.seed))
     old_handlers = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
@@ -173,6 +211,7 @@ def _train(
             **_identity(cfg, factory.spec, algo.kind),
             **recorder.summary(),
             **budget.used(),
+            **(ctx.paper.summary() if ctx.paper is not None else {}),
             "stop_reason": stop_reason,
             "policy_parameters": algo.policy_size(),
             "eval_protocol": factory.protocol.id,
@@ -198,9 +237,15 @@ def _train(
 
 
 def _context(
-    cfg: DictConfig, folder: RunFolder, factory: EnvFactory, limits: BudgetLimits, label: str
+    cfg: DictConfig,
+    folder: RunFolder,
+    factory: EnvFactory,
+    limits: BudgetLimits,
+    label: str,
+    paper: bool,
 ) -> TrainContext:
-    """The budget, recorder and checkpoints of one run, wired so one checkpoint holds all."""
+    """The budget, recorder, paper scores and checkpoints of one run, wired so one checkpoint
+    holds all."""
     budget = Budget(limits, frame_skip=factory.spec.frame_skip)
     progress = Progress(limits.frames, label, cfg.progress.log_every_seconds)
     recorder = Recorder(folder, factory, budget, progress)
@@ -212,8 +257,11 @@ def _context(
     )
     checkpoints.register("budget", budget)
     checkpoints.register("recorder", recorder)
+    scores = PaperScores(cfg.paper_score, folder, factory, budget) if paper else None
+    if scores is not None:
+        checkpoints.register("paper_scores", scores)
     checkpoints.track_frames(lambda: budget.frames)
-    return TrainContext(factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device)
+    return TrainContext(factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device, scores)
 
 
 def _checkpoint_every(cfg: DictConfig, limits: BudgetLimits) -> int:

@@ -70,7 +70,7 @@ def test_every_algo_config_builds(algo, env):
 @pytest.mark.parametrize("suite", SUITES)
 def test_every_suite_sets_a_sweep(suite):
     cfg = compose_config([f"suite={suite}"])  # compose() drops the hydra node: see next test
-    assert cfg.experiment == suite
+    assert cfg.experiment_name == suite
 
 
 def test_suites_name_only_existing_envs():

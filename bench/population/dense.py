@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from bench.interface import ConfigError, Contract
+from bench.paper_scores import PaperScores, median_return
 from bench.population.genomes import DenseGenomes, GenomeBatch
 from bench.population.method import SEED_HIGH, PopulationMethod, Strategy, shaped_fitness
 from bench.population.networks import PolicyNet
@@ -61,6 +62,8 @@ class DenseAdapter(Strategy):
 
     def __init__(self, dense: DenseStrategy, effective: Mapping[str, Any], shift: float) -> None:
         self.dense, self.effective, self.shift = dense, dict(effective), shift
+        self.best_fitness = -np.inf  # the best offspring so far, by training fitness
+        self.best_offspring: np.ndarray | None = None
 
     def ask(self, rng: np.random.Generator) -> GenomeBatch:
         return DenseGenomes(self.dense.ask().astype(np.float32))
@@ -69,6 +72,11 @@ class DenseAdapter(Strategy):
         self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
     ) -> dict[str, Any]:
         fitness = shaped_fitness(result, self.shift)
+        top = int(np.argmax(fitness))
+        if fitness[top] > self.best_fitness:
+            self.best_fitness = float(fitness[top])
+            assert isinstance(batch, DenseGenomes)
+            self.best_offspring = np.array(batch.params[top], dtype=np.float32)
         self.dense.tell(fitness)
         return {
             "sigma": float(self.dense.sigma),
@@ -81,11 +89,16 @@ class DenseAdapter(Strategy):
         return np.asarray(self.dense.mean, dtype=np.float32)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"effective": dict(self.effective), "strategy": self.dense.state_dict()}
+        return {
+            "effective": dict(self.effective),
+            "strategy": self.dense.state_dict(),
+            "best": (self.best_fitness, self.best_offspring),
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.effective = dict(state["effective"])
         self.dense.load_state_dict(state["strategy"])
+        self.best_fitness, self.best_offspring = state["best"]
 
 
 class DenseES(PopulationMethod):
@@ -103,6 +116,9 @@ class DenseES(PopulationMethod):
     # CNN's millions of parameters is out of reach, so pixel envs are skipped, not attempted.
     observation_kinds: ClassVar[frozenset[str]] = frozenset({"vector"})
     obs_norm_rule: ClassVar[NormRule] = WONG_2024
+    paper_score_rules: ClassVar[frozenset[str]] = frozenset({"wong2024"})
+    #: Wong et al. test every 5 generations (es/src/rl_es/main.py:118, ``test_every``).
+    test_every: ClassVar[int] = 5
     contract: ClassVar[Contract] = Contract(
         exact_resume=True, backends=("process",),
         bad_params=({"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1}),
@@ -129,6 +145,16 @@ class DenseES(PopulationMethod):
     @abstractmethod
     def new_dense(self, mean: np.ndarray, sigma0: float, popsize: int, seed: int) -> DenseStrategy:
         """The strategy around ``mean``; ``seed`` seeds its private random stream."""
+
+    def paper_tests(self, paper: PaperScores) -> None:
+        """wong2024: every 5 generations, the best offspring so far and the mean."""
+        adapter = self.strategy
+        assert isinstance(adapter, DenseAdapter)
+        if self.generation % self.test_every or adapter.best_offspring is None:
+            return
+        best = median_return(paper.test(self.make_policy(adapter.best_offspring)))
+        mean = median_return(paper.test(self.make_policy(adapter.best())))
+        paper.log(max(best, mean), generation=self.generation, best_median=best, mean_median=mean)
 
     def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> Strategy:
         n = net.num_params

@@ -25,6 +25,7 @@ import numpy as np
 
 from bench.envs import EnvSpec
 from bench.interface import Algorithm, ConfigError, Contract, Policy, TrainContext
+from bench.paper_scores import PaperScores
 from bench.population.backends import BACKENDS, Evaluator, make_evaluator
 from bench.population.genomes import GenomeBatch
 from bench.population.networks import CNNS, NETWORKS, NetSpec, NetworkPolicy, PolicyNet
@@ -161,6 +162,12 @@ class PopulationMethod(Algorithm):
     def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> Strategy:
         """A fresh strategy for ``net`` (a resumed run then loads its saved state into it)."""
 
+    def paper_tests(self, paper: PaperScores) -> None:
+        """After a generation: the paper rule's tests, if it tests during the run."""
+
+    def paper_final_test(self, paper: PaperScores) -> None:
+        """After training: the paper rule's test, if it tests at the end."""
+
     def genomes_to_cache(self) -> int:
         """Seed-chain genomes each worker keeps between calls (the GA: its T + 1)."""
         return 32
@@ -256,11 +263,15 @@ class PopulationMethod(Algorithm):
                 self._restore(loaded[0], rng)
             while ctx.budget.exhausted() is None:
                 ctx.recorder.log_generation(self._generation(rng))
+                if ctx.paper is not None:
+                    self.paper_tests(ctx.paper)
                 ctx.recorder.maybe_evaluate(self.policy())
                 if ctx.checkpoints.due():
                     ctx.budget.pause()  # writing a checkpoint is not training
                     ctx.checkpoints.save(self._checkpoint_state(rng))
                     ctx.budget.resume()
+            if ctx.paper is not None:
+                self.paper_final_test(ctx.paper)
             return self.make_policy(self.strategy.best())
         finally:
             if self.evaluator is not None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.interface import ConfigError, Contract
+from bench.paper_scores import PaperScores
 from bench.population.genomes import (
     GenomeBatch,
     GenomeStore,
@@ -67,6 +68,9 @@ class GAStrategy(Strategy):
         self.ranked: list[tuple] = []
         self.candidates: list[tuple] = []
         self.elite: tuple | None = None
+        # such2017: the elite of the generation whose validated candidates scored best on mean.
+        self.best_validation_mean = -np.inf
+        self.test_genome: tuple | None = None
         self._store: GenomeStore | None = None
 
     @staticmethod
@@ -121,6 +125,9 @@ class GAStrategy(Strategy):
         best = int(np.argmax(result.fitness))
         self.elite = self.candidates[best]
         self._choose_parents()
+        if result.fitness.mean() > self.best_validation_mean:  # ga.py:222: the mean of all
+            self.best_validation_mean = float(result.fitness.mean())  # validated candidates
+            self.test_genome = self.elite
         return {"elite_validation_return": float(result.fitness[best]), **self.generation_row()}
 
     def _choose_parents(self) -> None:
@@ -139,7 +146,9 @@ class GAStrategy(Strategy):
         }
 
     def best(self) -> np.ndarray:
-        genome = self.elite if self.elite is not None else self.population[0]
+        return self.weights(self.elite if self.elite is not None else self.population[0])
+
+    def weights(self, genome: tuple) -> np.ndarray:
         if self._store is None:
             self._store = GenomeStore(self.net)
         # Keep just this genome: the next elite is often it or one of its descendants.
@@ -148,12 +157,16 @@ class GAStrategy(Strategy):
         return weights
 
     def state_dict(self) -> dict[str, Any]:
-        return {"population": self.population, "parents": self.parents, "elite": self.elite}
+        return {
+            "population": self.population, "parents": self.parents, "elite": self.elite,
+            "test": (self.best_validation_mean, self.test_genome),
+        }  # fmt: skip
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.population = list(state["population"])
         self.parents = list(state["parents"])
         self.elite = state["elite"]
+        self.best_validation_mean, self.test_genome = state["test"]
 
 
 @register("ga")
@@ -169,6 +182,7 @@ class DeepGA(PopulationMethod):
         **common: :class:`PopulationMethod` options (network, backend, ...).
     """
 
+    paper_score_rules: ClassVar[frozenset[str]] = frozenset({"such2017"})
     contract: ClassVar[Contract] = replace(
         PopulationMethod.contract,
         params={"population_size": 20, "elite_candidates": 3, "elite_eval_episodes": 2},
@@ -210,6 +224,18 @@ class DeepGA(PopulationMethod):
 
     def genomes_to_cache(self) -> int:
         return self.truncation + 1  # the next parents (top T) and the elite
+
+    def paper_final_test(self, paper: PaperScores) -> None:
+        """such2017: test the elite of the best-validated generation (ga.py:201-225)."""
+        strategy = self.strategy
+        assert isinstance(strategy, GAStrategy)
+        if strategy.test_genome is None:
+            raise ConfigError("paper_score=such2017 needs elite validation (elite_candidates > 0)")
+        result = paper.test(self.make_policy(strategy.weights(strategy.test_genome)))
+        paper.log(
+            float(np.mean(result.returns)), validation_mean=strategy.best_validation_mean,
+            elite_chain_length=len(strategy.test_genome), test_episodes=len(result.returns),
+        )  # fmt: skip
 
     def make_strategy(self, net: PolicyNet, rng: np.random.Generator) -> GAStrategy:
         return GAStrategy(

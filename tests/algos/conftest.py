@@ -44,7 +44,7 @@ def run_job(results: Path, *overrides: str) -> tuple[dict[str, Any], Path]:
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose("bench", overrides=[*overrides, f"results_dir={results}"])
     meta = run(cfg)
-    folder = results / cfg.experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
+    folder = results / cfg.experiment_name / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
     return meta, folder
 
 

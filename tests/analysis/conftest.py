@@ -103,7 +103,7 @@ def write_run(
         summary.update(
             final_eval_return=returns[-1],
             final_eval_return_std=0.0,
-            best_eval_return=max(returns),
+            max_eval_return_optimistic=max(returns),
             evaluations=len(returns),
             frames=int(frames[-1]),
             env_steps=int(frames[-1]),
