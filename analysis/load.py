@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from analysis.papers import load_paper_scores
 from analysis.references import canonical_game
 
 RUN_FILES = ("meta.json", "metrics.csv", "summary.json")
@@ -37,6 +38,7 @@ SUMMARY_KEYS = (
     "cpu_seconds",
     "generations",
     "policy_parameters",
+    "paper_score",
 )
 PROBLEM_COLUMNS = ["severity", "run_id", "check", "detail"]
 EMPTY_RUN_COLUMNS = [  # so an empty load still has the columns validation reads
@@ -67,6 +69,8 @@ class Results:
     evals: pd.DataFrame
     generations: pd.DataFrame
     problems: pd.DataFrame
+    #: paper-rule tests (``paper_scores.csv``): run_id, frames, score, ...
+    paper_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def find_run_dirs(root: Path) -> list[Path]:
@@ -158,6 +162,8 @@ def _run_row(meta: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, 
         hostname=machine.get("hostname"),
         cpu_model=machine.get("cpu_model"),
         versions=";".join(f"{k}={versions[k]}" for k in VERSION_KEYS if k in versions),
+        scale=meta.get("scale", 1.0),  # records before schema 2 ran unscaled
+        paper_rule=meta.get("paper_score"),  # a rule name, or why none applies
     )
     row.update({f"version_{k}": versions.get(k) for k in VERSION_KEYS})
     for key in SUMMARY_KEYS:
@@ -299,5 +305,6 @@ def load_results(paths: Iterable[str | Path]) -> Results:
         runs=runs,
         evals=tidy(evals),
         generations=tidy(gens),
+        paper_scores=load_paper_scores(runs) if "path" in runs else pd.DataFrame(),
         problems=pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
     )

@@ -13,6 +13,7 @@ from analysis import curves as cv
 from analysis import ranking as rk
 from analysis.load import Results
 from analysis.normalize import add_normalised
+from analysis.papers import paper_tables
 from analysis.references import published_results, reference_table
 from analysis.validate import check_protocols, validate
 
@@ -63,6 +64,8 @@ def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
     _ranking(out, scores, evals, ttt, cfg)
     pub = published_results()
     out.tables["published"] = pub[pub["game"].isin(set(scores["game"]))].reset_index(drop=True)
+    for rule, table in paper_tables(results.runs, results.paper_scores, pub).items():
+        out.tables[f"paper_{rule}"] = table
     return out
 
 
