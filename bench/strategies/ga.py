@@ -1,12 +1,13 @@
 """Deep Genetic Algorithm (Such et al. 2017, arXiv 1712.06567) and random search (its T = 0).
 
 Follows uber-research/deep-neuroevolution ``gpu_implementation/ga.py`` and
-``configurations/ga_atari_config.json``: N children plus the elite (N random genomes at first); each
-child is a parent drawn uniformly from the top T plus ``sigma * N(0, I)``; no crossover. The top
-``elite_candidates`` (plus the previous elite, replacing the last of them) get
-``elite_eval_episodes`` extra episodes, charged to the budget, and the best mean becomes the
-elite, carried unchanged into the next generation (and replacing the T-th parent if it is not
-among the top T). Random search (T = 0) draws every genome fresh.
+``configurations/ga_atari_config.json``: N children a generation (N random genomes at first),
+each a parent drawn uniformly from the top T plus ``sigma * N(0, I)`` (ga.py:123-129); no
+crossover. The top ``elite_candidates`` by training return (plus the previous elite, replacing
+the last of them; ga.py:188-190) get ``elite_eval_episodes`` extra episodes, charged to the
+budget (ga.py:207-209), and the best mean becomes the elite. The elite is not evaluated again in
+the next population; it lives on as a parent (replacing the T-th if it is not among the top T,
+ga.py:263-267) and as a validation candidate. Random search (T = 0) draws every genome fresh.
 
 Genomes are seed chains ``(init_seed, (seed_1, sigma_1), ...)``: weights are rebuilt
 deterministically (workers cache parents, so a child costs one noise draw), and a genome is a
@@ -49,6 +50,10 @@ class GAStrategy(Strategy):
 
     #: the elite replaces the T-th parent when it is not among the top T (the Deep GA's rule).
     elite_joins_parents: ClassVar[bool] = True
+    #: the elite is also evaluated, unchanged, in the next population. Not in the Deep GA's
+    #: code: every one of its N children is a mutation (gpu_implementation/ga.py:123-129); the
+    #: elite lives on through the validation set and the parents (ga.py:263-267).
+    carry_elite: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -90,7 +95,7 @@ class GAStrategy(Strategy):
             children = [
                 (*self.parents[p], (int(s), sigma)) for p, s in zip(picks, seeds, strict=True)
             ]
-        self.population = [self.elite, *children]
+        self.population = [self.elite, *children] if self.carry_elite else children
         return SeedChains(list(self.population))
 
     def selection_scores(
@@ -174,7 +179,7 @@ class DeepGA(PopulationMethod):
     """Deep GA; see the module docstring.
 
     Args:
-        population_size: N, children per generation (plus the carried elite).
+        population_size: N, children per generation.
         truncation: T, parents are drawn uniformly from the top T (0: random search).
         mutation_power: sigma, std of the Gaussian parameter mutation.
         elite_candidates: top genomes re-evaluated to choose the elite (0: best training score).

@@ -53,6 +53,7 @@ class NoveltyGAStrategy(GAStrategy):
     """The GA's strategy ranking by novelty; the archive and coverage are its own state."""
 
     elite_joins_parents: ClassVar[bool] = False  # parents by novelty alone (module docstring)
+    carry_elite: ClassVar[bool] = True  # ours: the return elite stays in the population
 
     def __init__(self, *ga: Any, novelty_k: int, archive_prob: float) -> None:
         super().__init__(*ga)

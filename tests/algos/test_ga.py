@@ -63,14 +63,16 @@ def generation(ga: GAStrategy, fitness: np.ndarray, validation: np.ndarray | Non
         ga.tell_validation(candidates, fake_result(scores))
 
 
-def test_elite_survives_unchanged_and_truncation_one_has_one_parent() -> None:
+def test_elite_lives_on_as_a_parent_and_truncation_one_has_one_parent() -> None:
+    """gpu_implementation/ga.py:123-129: all N children are mutations; the elite is not
+    evaluated again, it is a parent (ga.py:263-267: it replaces the T-th if not in the top T)."""
     ga = strategy(8, truncation=1, candidates=2)
     generation(ga, np.arange(8.0))
     elite = ga.elite
     batch = ga.ask(np.random.default_rng(2))
-    assert batch.chains[0] == elite  # carried unchanged, first in the population
-    assert all(c[:-1] == ga.parents[0] for c in batch.chains[1:])  # T=1: one parent
-    assert all(len(c) == 2 and c[-1][1] == 0.1 for c in batch.chains[1:])
+    assert len(batch) == 8 and elite not in batch.chains and ga.parents == [elite]
+    assert all(c[:-1] == elite for c in batch.chains)  # T=1: one parent, the elite
+    assert all(len(c) == 2 and c[-1][1] == 0.1 for c in batch.chains)
 
 
 def test_elite_is_the_best_validated_candidate_not_the_best_training_score() -> None:
@@ -86,7 +88,7 @@ def test_random_search_draws_every_genome_fresh() -> None:
     rs = strategy(6, truncation=0, candidates=0)
     generation(rs, np.arange(6.0))
     batch = rs.ask(np.random.default_rng(3))
-    assert batch.chains[0] == rs.elite and all(len(c) == 1 for c in batch.chains)
+    assert len(batch) == 6 and all(len(c) == 1 for c in batch.chains)
     with pytest.raises(ConfigError):
         RandomSearch(truncation=3)
 
@@ -101,12 +103,12 @@ def test_linear_policy_on_pixels_needs_opt_in() -> None:
 
 
 def test_episodes_and_frames_charged_exactly(job) -> None:
-    """Training plus elite-validation episodes all count: N (+ the elite after generation 0)
-    plus candidates x validation episodes, every generation."""
+    """Training plus elite-validation episodes all count: N children plus candidates x
+    validation episodes, every generation (ga.py:207-209 counts both)."""
     _, folder = job("algo=ga", "env=cartpole", "budget.frames=3_000", *SMALL)
     result, rows = summary(folder), table(folder / "generations.csv")
     gens = len(rows)
-    assert gens >= 2 and result["episodes"] == 20 + (gens - 1) * 21 + gens * 3 * 2
+    assert gens >= 2 and result["episodes"] == gens * 20 + gens * 3 * 2
     assert result["frames"] == result["env_steps"] == int(rows[-1]["env_steps"])
     # The classic net (MLP 16-16) and its seed-chain encoding, smaller than its weights.
     assert result["policy_parameters"] == 4 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
