@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from bench.budget import Budget
 from bench.envs import EnvFactory
 from bench.interface import Policy
 
@@ -51,3 +53,15 @@ def evaluate(policy: Policy, factory: EnvFactory) -> EvalResult:
         lengths=lengths_arr,
         frames=int(lengths_arr.sum()) * factory.spec.frame_skip,
     )
+
+
+def evaluate_off_budget(
+    policy: Policy, factory: EnvFactory, budget: Budget
+) -> tuple[EvalResult, float]:
+    """:func:`evaluate` with the training clocks paused; also returns its wall seconds."""
+    budget.pause()
+    start = time.perf_counter()
+    try:
+        return evaluate(policy, factory), time.perf_counter() - start
+    finally:
+        budget.resume()

@@ -12,7 +12,6 @@ protocol, as the papers' baselines were scored by their own).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 
 from bench.budget import Budget
 from bench.envs import EnvFactory
-from bench.evaluation import EvalResult, evaluate
+from bench.evaluation import EvalResult, evaluate_off_budget
 from bench.interface import ConfigError, Policy
 from bench.records import RunFolder, write_csv
 
@@ -69,13 +68,8 @@ class PaperScores:
 
     def test(self, policy: Policy) -> EvalResult:
         """The protocol's episodes, off the training clocks."""
-        self.budget.pause()
-        start = time.perf_counter()
-        try:
-            result = evaluate(policy, self.factory)
-        finally:
-            self.test_wall_seconds += time.perf_counter() - start
-            self.budget.resume()
+        result, seconds = evaluate_off_budget(policy, self.factory, self.budget)
+        self.test_wall_seconds += seconds
         self.test_frames += result.frames
         return result
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.budget import Budget
 from bench.envs import EnvFactory
-from bench.evaluation import EvalResult, evaluate
+from bench.evaluation import EvalResult, evaluate_off_budget
 from bench.interface import Policy
 from bench.records import METRICS_COLUMNS, RunFolder, write_csv
 
@@ -119,13 +119,8 @@ class Recorder:
     # -- called by the runner -------------------------------------------------------------
     def evaluate(self, policy: Policy) -> EvalResult:
         """Evaluate now, append a metrics row, and move the next evaluation point on."""
-        self.budget.pause()
-        start = time.perf_counter()
-        try:
-            result = evaluate(policy, self.factory)
-        finally:
-            self.eval_wall_seconds += time.perf_counter() - start
-            self.budget.resume()
+        result, seconds = evaluate_off_budget(policy, self.factory, self.budget)
+        self.eval_wall_seconds += seconds
         self.eval_frames += result.frames
         frames = self.budget.frames
         if self.every > 0:
