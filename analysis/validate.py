@@ -93,6 +93,9 @@ def comparison_problems(runs: pd.DataFrame, mix_protocols: bool = False) -> list
         budget_id=usable[[c for c in budget_cols if c in usable]].astype(str).agg("|".join, axis=1)
     )
     rows += _mixed(usable, ["task"], "budget_id", "mixed budgets within a task", "warning")
+    if "scale" in usable:  # a scaled run is another experiment, not a noisier one
+        rows += _mixed(usable.assign(scale=usable["scale"].fillna(1.0).astype(str)), ["task"],
+                       "scale", "mixed budget scales within a task", "error")  # fmt: skip
     for task, grp in usable.groupby("task"):
         used = grp.groupby("algo")["frames"].max()
         if used.max() > 1.1 * used.min():  # e.g. a generation overshooting the budget

@@ -165,3 +165,12 @@ def test_run_past_its_budget_is_scored_within_it(fake_root: Path) -> None:
     assert row["frames_over_budget"] == 500
     _, problems = _problems(fake_root)
     assert "ran 500 frames past its 1500 frame budget" in " ".join(problems["detail"])
+
+
+def test_runs_at_different_scales_are_flagged(fake_root: Path) -> None:
+    """A run at scale 0.02 of a paper's budget is another experiment, not a noisier seed."""
+    write_run(fake_root, seed=0, scale=1.0)
+    write_run(fake_root, seed=1, scale=0.02)
+    _, probs = _problems(fake_root)
+    flagged = probs[probs["check"] == "mixed budget scales within a task"]
+    assert flagged["severity"].tolist() == ["error"] and "0.02" in flagged["detail"].item()
