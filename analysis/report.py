@@ -78,6 +78,8 @@ def figures(a: Analysis, seed: int = 0) -> dict[str, tuple[str, Figure]]:
 
 def _ours_vs_published(a: Analysis) -> pd.DataFrame:
     ours = a.tables["final_scores"].merge(a.scores[["task", "game"]].drop_duplicates(), on="task")
+    scales = a.scores.assign(scale=a.scores.get("scale", 1.0)).groupby(["task", "algo"])["scale"]
+    ours = ours.merge(scales.max().fillna(1.0).reset_index(), on=["task", "algo"], how="left")
     protocol = ", ".join(sorted(a.scores["eval_protocol"].astype(str).unique()))
     ours = pd.DataFrame(
         {
@@ -88,7 +90,10 @@ def _ours_vs_published(a: Analysis) -> pd.DataFrame:
             "metric": "final_eval_return (mean over seeds)",
             "value": ours["return_mean"],
             "budget": ours["frames"],
-            "budget_unit": "frames",
+            # A scaled run is labelled so: never read as one at the paper's budget.
+            "budget_unit": [
+                "frames" if sc == 1 else f"frames (scale {sc:g})" for sc in ours["scale"]
+            ],
             "start_condition": protocol,
             "certainty": "measured",
             "source": "this report",
