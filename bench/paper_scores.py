@@ -94,6 +94,7 @@ class PaperScores:
             "paper_score_rule": self.rule.text,
             "paper_score_tests": len(self.rows),
             "paper_score_test_frames": self.test_frames,
+            "paper_score_test_wall_seconds": round(self.test_wall_seconds, 4),
         }
 
     def state_dict(self) -> dict[str, Any]:
