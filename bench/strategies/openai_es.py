@@ -211,7 +211,8 @@ class OpenAIES(PopulationMethod):
 
     small_noise: ClassVar[dict[str, Any]] = {"noise_table_size": 1_000_000}  # 4 MB, for tests
     contract: ClassVar[Contract] = replace(
-        PopulationMethod.contract, params=small_noise, frames=6_000, solve_params=small_noise,
+        PopulationMethod.contract, params={**small_noise, "population_size": 10}, frames=12_000,
+        solve_params=small_noise,
         solves=("cartpole", 100_000, 475.0),
         bad_params=({"sigma": 0.0}, {"sigma": -1}, {"stepsize": 0}, {"population_size": 3},
                     {"population_size": 0}, {"network": "resnet"}),
