@@ -86,8 +86,8 @@ class PaperScores:
         within = [r for r in self.rows if r["frames"] <= self.budget.limits.frames] or self.rows
         figure = None
         if within:
-            pick = max if self.rule.combine == "max" else lambda rows, key: rows[-1]
-            figure = pick(within, key=lambda r: r["score"])
+            by_max = self.rule.combine == "max"
+            figure = max(within, key=lambda r: r["score"]) if by_max else within[-1]
         return {
             "paper_score": None if figure is None else figure["score"],
             "paper_score_frames": None if figure is None else figure["frames"],

@@ -279,7 +279,7 @@ class _SlotTable:
         # is empty and fewer than half the rows are live, compact to the live slots (a copy
         # log2(n) times at most instead of a gather every step).
         rows, active = list(range(n)), params
-        obs_all = torch.from_numpy(self.obs)
+        obs_all, discrete = torch.from_numpy(self.obs), self.worker.spec.discrete
         while self.live:
             if self.live <= len(rows) // 2:
                 rows = [s for s in rows if self.alive[s]]
@@ -294,17 +294,18 @@ class _SlotTable:
             # One code path for every device (CPU tests cover the GPU's): ``.to`` and ``.cpu``
             # return their input unchanged on the CPU.
             actions = net.population_act(active, x.to(params.device)).cpu().numpy()
-            self.step(rows, actions.tolist() if self.worker.spec.discrete else actions)
+            self.step(rows, actions.tolist() if discrete else actions)
 
     def step(self, rows: list[int], actions: Any) -> None:
         """One env step on each live slot of ``rows``; ended episodes are recorded and replaced."""
         envs, alive, acc, steps, cap = self.envs, self.alive, self.acc, self.steps, self.cap
+        obs_buf, noise, noise_rngs = self.obs, self.noise, self.noise_rngs
         for j, s in enumerate(rows):
             if not alive[s]:
                 continue
             action = actions[j]
-            if self.noise:
-                action = action + self.noise * self.noise_rngs[s].standard_normal(action.shape)
+            if noise:
+                action = action + noise * noise_rngs[s].standard_normal(action.shape)
             obs, reward, terminated, truncated, info = envs[s].step(action)
             acc[s] += float(reward)
             steps[s] += 1
@@ -317,7 +318,7 @@ class _SlotTable:
                     alive[s] = False
                     self.live -= 1
             else:
-                self.obs[s] = obs
+                obs_buf[s] = obs
 
     def descriptors(self) -> np.ndarray | None:
         if self.behaviour is None:
