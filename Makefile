@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build, first: any other torch pull brings gigabytes of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,loggers]'
 	touch $(STAMP)
 
 demo: install  ## the main job: gradient-free vs gradient-based on CartPole and Pendulum, then the report

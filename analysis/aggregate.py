@@ -10,7 +10,7 @@ scipy and scikit-posthocs over tasks (blocks) x algorithms (groups).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,11 +64,17 @@ def score_matrices(
 
 
 def interval_estimates(
-    matrices: Mapping[str, np.ndarray], reps: int = 2000, seed: int = 0, confidence: float = 0.95
+    matrices: Mapping[str, np.ndarray],
+    reps: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    names: Sequence[str] = tuple(AGGREGATES),
 ) -> pd.DataFrame:
-    """Mean, median, IQM and optimality gap with stratified-bootstrap percentile CIs."""
+    """Mean, median, IQM and optimality gap (or ``names`` of them) with stratified-bootstrap
+    percentile CIs."""
     rows = []
-    for name, fn in AGGREGATES.items():
+    for name in names:
+        fn = AGGREGATES[name]
         with seeded(seed):
             points, intervals = rly.get_interval_estimates(
                 dict(matrices),

@@ -60,7 +60,12 @@ EMPTY_RUN_COLUMNS = [  # so an empty load still has the columns validation reads
     "final_eval_return",
     "env",
     "env_id",
+    "reason",
 ]
+#: the words of bench's IncompatibleError ("algorithm 'sac' cannot act in env 'cartpole' ..."):
+#: a run skipped with them is a pair that cannot run at all, not a failure. This is the one
+#: place analysis learns which (algo, task) pairs are comparable (``incompatible`` column).
+INCOMPATIBLE_REASON = "cannot act"
 
 
 @dataclass(frozen=True)
@@ -268,6 +273,9 @@ def _derive(runs: pd.DataFrame) -> pd.DataFrame:
     ram = runs["env_observation"].eq("ram") & ~runs["env"].fillna("").str.endswith("_ram")
     runs["task"] = runs["env"].fillna(runs["game"]).where(~ram, runs["game"] + "_ram")
     runs["usable"] = runs["status"].eq("completed")
+    reason = runs["reason"].fillna("").astype(str)
+    refused = reason.str.contains(INCOMPATIBLE_REASON, regex=False)
+    runs["incompatible"] = runs["status"].eq("skipped") & refused
     return runs
 
 

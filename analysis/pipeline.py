@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import aggregate as agg
+from analysis import comparable as cmp
 from analysis import curves as cv
 from analysis import ranking as rk
+from analysis.leaders import leaders
 from analysis.load import Results
 from analysis.normalize import add_normalised
 from analysis.papers import paper_tables
@@ -139,7 +141,8 @@ def _ranking(
     ttt: pd.DataFrame,
     cfg: dict[str, Any],
 ) -> None:
-    """Per-run criteria inputs (ranking.py computes them), then the ranking and its stability."""
+    """Per-run criteria inputs (ranking.py computes them), comparable scopes, then the ranking,
+    its stability and who leads under each budget, per scope."""
     rcfg, seed = cfg["ranking"], int(cfg["seed"])
     scores = scores.assign(
         sample_efficiency=scores["run_id"].map(rk.sample_efficiency(evals, cfg["curves"]["points"]))
@@ -149,10 +152,15 @@ def _ranking(
     per_run = out.scores.dropna(subset=["score_norm"]).reset_index(drop=True)
     if per_run.empty:
         return
-    crit, per_task_rank, aggregate = rk.rank(per_run, rcfg)
+    scopes = cmp.scopes(out.runs, sorted(per_run["task"].unique()))
+    out.tables["ranking_scopes"] = cmp.scope_table(scopes)
+    if not scopes:
+        out.notes.append("no two algorithms can act on the same task: nothing is ranked")
+        return
+    crit, per_task_rank, aggregate = rk.rank(per_run, rcfg, scopes)
     crit["wall_clock_mode"] = crit["task"].map(modes)
     out.tables["ranking_criteria"] = crit
     out.tables["ranking_per_task"] = per_task_rank
-    out.tables["ranking"] = aggregate.merge(
-        rk.bootstrap_ranking(per_run, rcfg, rcfg["bootstrap_reps"], seed), on="algo"
-    )
+    boot = rk.bootstrap_ranking(per_run, rcfg, rcfg["bootstrap_reps"], seed, scopes)
+    out.tables["ranking"] = aggregate.merge(boot, on=["scope", "algo"], how="left")
+    out.tables["leaders"] = leaders(scopes, per_run, evals, out.runs, cfg)

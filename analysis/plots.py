@@ -136,9 +136,10 @@ def ranking_heatmap(per_task: pd.DataFrame) -> Figure:
     order = score.mean(axis=1).sort_values(ascending=False).index
     score, ranks = score.loc[order], ranks.loc[order]
     annot = score.round(2).astype(str) + "\n#" + ranks.map(lambda r: f"{r:g}")
-    if "completed" in per_task:  # pairs without a completed run (e.g. skipped) scored 0 by rule
+    if "completed" in per_task:  # pairs without a completed run (e.g. failed) scored 0 by rule
         done = per_task.pivot(index="algo", columns="task", values="completed").loc[order]
-        annot = annot.where(done.astype(bool), "no run\n(0)")
+        annot = annot.where(done.isna() | done.eq(True), "no run\n(0)")
+    annot = annot.where(score.notna(), "not\nranked")  # e.g. the algorithm cannot act there
     fig, ax = plt.subplots(figsize=(1.4 + 1.1 * score.shape[1], 1.0 + 0.55 * score.shape[0]))
     sns.heatmap(
         score,

@@ -16,17 +16,23 @@ Aggregate score A(a) = sum_f v_f mean_{e in f} S(a, e) / sum_f v_f over suites f
 so a 13-game suite weighs as much as a 5-task suite unless v says otherwise. Ranks: 1 = best
 (ties share the mean rank). Stability of the ranking: resample seeds with replacement within
 every (a, e), recompute everything, report P(rank 1) and the mean aggregate rank.
+Comparability (analysis/comparable.py): algorithms are ranked only within a scope, a set of
+tasks every algorithm of the scope can act on ("overall", then one scope per class of tasks
+with the same capable algorithms, e.g. discrete vs continuous actions). A pair skipped as
+incompatible is not ranked at all; a comparable pair without a completed run (failed,
+interrupted, missing) scores S = 0 (ranking.missing: zero) or is left out (skip).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis import curves as cv
+from analysis.comparable import OVERALL, Scope
 
 CRITERIA = ("score", "sample_efficiency", "wall_clock", "compute", "stability", "policy_size")
 LOWER_IS_BETTER = {"compute": "log_cpu", "policy_size": "log_params", "stability": "sd_score"}
@@ -100,79 +106,147 @@ def criteria_table(per_run: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def weighted_scores(
+def task_scores(
     table: pd.DataFrame,
     weights: Mapping[str, float],
-    suite_weights: Mapping[str, float] | None = None,
     missing: str = "zero",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Criteria table -> (per-task weighted score and rank, aggregate score and rank)."""
+    pairs: pd.MultiIndex | None = None,
+) -> pd.DataFrame:
+    """Criteria table -> per (task, algo) weighted score S and its rank within the task.
+
+    ``pairs`` (a MultiIndex of (task, algo)) are the comparable pairs; with ``missing='zero'``
+    those without a completed run score 0 (``completed=False``). Default: every pair.
+    """
     crits = [c for c in CRITERIA if weights.get(c, 0) > 0 and c in table]
     w = np.array([float(weights[c]) for c in crits])
     x = table[crits].to_numpy(float)
     defined = np.isfinite(x)
     # Renormalise over defined criteria so a missing one (e.g. stability with one seed) is neutral.
     score = np.nansum(x * w, axis=1) / np.maximum((defined * w).sum(axis=1), 1e-12)
-    per_task = table[["task", "env_family", "algo"]].assign(weighted_score=score)
-    if missing == "zero":
-        full = pd.MultiIndex.from_product(
+    per_task = table[["task", "env_family", "algo"]].assign(weighted_score=score, completed=True)
+    if pairs is None:
+        pairs = pd.MultiIndex.from_product(
             [per_task["task"].unique(), per_task["algo"].unique()], names=["task", "algo"]
         )
-        fam = per_task.drop_duplicates("task").set_index("task")["env_family"]
-        per_task = (
-            per_task.set_index(["task", "algo"])["weighted_score"].reindex(full).reset_index()
-        )
-        per_task["completed"] = per_task["weighted_score"].notna()  # False: scored 0 by rule
+    keep = per_task.set_index(["task", "algo"]).index.isin(pairs)
+    per_task = per_task[keep]
+    if missing == "zero":
+        fam = table.drop_duplicates("task").set_index("task")["env_family"]
+        per_task = per_task.set_index(["task", "algo"]).reindex(pairs).reset_index()
+        per_task["completed"] = per_task["completed"].notna()  # False: scored 0 by rule
         per_task["weighted_score"] = per_task["weighted_score"].fillna(0.0)
         per_task["env_family"] = per_task["task"].map(fam)
     per_task["rank"] = per_task.groupby("task")["weighted_score"].rank(ascending=False)
-    suite_weights = dict(suite_weights or {})
-    fam_means = per_task.groupby(["algo", "env_family"])["weighted_score"].mean().reset_index()
-    fam_means["v"] = fam_means["env_family"].map(lambda f: float(suite_weights.get(f, 1.0)))
-    agg = (
-        fam_means.groupby("algo")
-        .apply(
-            lambda g: float((g["weighted_score"] * g["v"]).sum() / max(g["v"].sum(), 1e-12)),
-            include_groups=False,
-        )
-        .rename("aggregate_score")
-        .reset_index()
+    return per_task.reset_index(drop=True)
+
+
+def _family_mean(scores: pd.DataFrame, suite_weights: Mapping[str, float]) -> pd.Series:
+    """A(a) = sum_f v_f mean_{e in f} S(a, e) / sum_f v_f, per algorithm."""
+    fam = scores.groupby(["algo", "env_family"])["weighted_score"].mean().reset_index()
+    fam["v"] = fam["env_family"].map(lambda f: float(suite_weights.get(f, 1.0)))
+    fam["vs"] = fam["weighted_score"] * fam["v"]
+    sums = fam.groupby("algo")[["vs", "v"]].sum()
+    return sums["vs"] / sums["v"].clip(lower=1e-12)
+
+
+def _in_scope(per_task: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    return per_task[per_task["task"].isin(scope.tasks) & per_task["algo"].isin(scope.algos)]
+
+
+def _scopes_and_pairs(
+    table: pd.DataFrame, scopes: Sequence[Scope] | None
+) -> tuple[Sequence[Scope], pd.MultiIndex]:
+    """Default: every algorithm on every task (one ``overall`` scope); the pairs scopes cover."""
+    if scopes is None:
+        scopes = [Scope(OVERALL, tuple(table["task"].unique()), tuple(table["algo"].unique()))]
+    pairs = pd.MultiIndex.from_tuples(
+        sorted({(t, a) for s in scopes for t in s.tasks for a in s.algos}), names=["task", "algo"]
     )
+    return scopes, pairs
+
+
+def scope_ranking(
+    per_task: pd.DataFrame, scope: Scope, suite_weights: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """Aggregate score and rank of the scope's algorithms over the scope's tasks only."""
+    sub = _in_scope(per_task, scope)
+    agg = _family_mean(sub, dict(suite_weights or {})).rename("aggregate_score").reset_index()
     agg["aggregate_rank"] = agg["aggregate_score"].rank(ascending=False)
-    agg["mean_task_rank"] = agg["algo"].map(per_task.groupby("algo")["rank"].mean())
-    return per_task, agg.sort_values("aggregate_rank", ignore_index=True)
+    within = sub.assign(r=sub.groupby("task")["weighted_score"].rank(ascending=False))
+    zero = sub[~sub["completed"].astype(bool)].groupby("algo")["task"].agg(", ".join)
+    return agg.assign(
+        scope=scope.name,
+        ranked=len(agg),
+        mean_task_rank=agg["algo"].map(within.groupby("algo")["r"].mean()),
+        tasks=", ".join(scope.tasks),
+        scored_zero_on=agg["algo"].map(zero).fillna(""),
+    )[["scope", "algo", "aggregate_score", "aggregate_rank", "ranked", "mean_task_rank",
+       "tasks", "scored_zero_on"]]  # fmt: skip
 
 
-def rank(per_run: pd.DataFrame, cfg: Mapping) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Per-run criteria -> (criteria table, per-task scores, aggregate) under config ``cfg``."""
+def weighted_scores(
+    table: pd.DataFrame,
+    weights: Mapping[str, float],
+    suite_weights: Mapping[str, float] | None = None,
+    missing: str = "zero",
+    scopes: Sequence[Scope] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Criteria table -> (per-task weighted score and rank, aggregate score and rank per scope).
+
+    Without ``scopes`` every algorithm is compared on every task (one ``overall`` scope).
+    """
+    scopes, pairs = _scopes_and_pairs(table, scopes)
+    per_task = task_scores(table, weights, missing, pairs)
+    agg = pd.concat([scope_ranking(per_task, s, suite_weights) for s in scopes], ignore_index=True)
+    order = agg["scope"].map({s.name: i for i, s in enumerate(scopes)})
+    agg = agg.assign(order=order).sort_values(["order", "aggregate_rank"], kind="stable")
+    return per_task, agg.drop(columns="order").reset_index(drop=True)
+
+
+def rank(
+    per_run: pd.DataFrame, cfg: Mapping, scopes: Sequence[Scope] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-run criteria -> (criteria table, per-task scores, aggregate per scope) under ``cfg``."""
     table = criteria_table(per_run)
     per_task, agg = weighted_scores(
-        table, cfg["weights"], cfg.get("suite_weights"), cfg.get("missing", "zero")
+        table, cfg["weights"], cfg.get("suite_weights"), cfg.get("missing", "zero"), scopes
     )
     return table, per_task, agg
 
 
 def bootstrap_ranking(
-    per_run: pd.DataFrame, cfg: Mapping, reps: int = 200, seed: int = 0
+    per_run: pd.DataFrame,
+    cfg: Mapping,
+    reps: int = 200,
+    seed: int = 0,
+    scopes: Sequence[Scope] | None = None,
 ) -> pd.DataFrame:
-    """Resample seeds within each (task, algo); P(aggregate rank 1) and mean rank per algo."""
+    """Resample seeds within each (task, algo); per scope, P(rank 1) and mean rank per algo."""
     rng = np.random.default_rng(seed)
     groups = [g.index.to_numpy() for _, g in per_run.groupby(["task", "algo"])]
-    algos = sorted(per_run["algo"].unique())
-    firsts = dict.fromkeys(algos, 0)
-    ranks: dict[str, list[float]] = {a: [] for a in algos}
+    scopes, pairs = _scopes_and_pairs(per_run, scopes)
+    suite_weights, draws = dict(cfg.get("suite_weights") or {}), []
     for _ in range(reps):
         idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
         sample = per_run.loc[idx].assign(seed=np.arange(len(idx)))
-        _, _, agg = rank(sample, cfg)
-        for a, r in zip(agg["algo"], agg["aggregate_rank"], strict=True):
-            ranks[a].append(r)
-            firsts[a] += r == agg["aggregate_rank"].min()
-    return pd.DataFrame(
-        {
-            "algo": algos,
-            "p_rank_first": [firsts[a] / reps for a in algos],
-            "mean_rank": [np.mean(ranks[a]) for a in algos],
-            "rank_sd": [np.std(ranks[a]) for a in algos],
-        }
-    ).sort_values("mean_rank", ignore_index=True)
+        per_task = task_scores(
+            criteria_table(sample), cfg["weights"], cfg.get("missing", "zero"), pairs
+        )
+        for scope in scopes:  # only the aggregate ranks: scope_ranking's detail is not needed
+            ranks = _family_mean(_in_scope(per_task, scope), suite_weights).rank(ascending=False)
+            draws.append(
+                pd.DataFrame(
+                    {"scope": scope.name, "algo": ranks.index, "aggregate_rank": ranks.to_numpy()}
+                ).assign(first=ranks.to_numpy() == ranks.min())
+            )
+    out = (
+        pd.concat(draws)
+        .groupby(["scope", "algo"], sort=False)
+        .agg(
+            p_rank_first=("first", "mean"),
+            mean_rank=("aggregate_rank", "mean"),
+            rank_sd=("aggregate_rank", lambda r: float(np.std(r))),
+        )
+        .reset_index()
+    )
+    return out.sort_values(["scope", "mean_rank"], kind="stable", ignore_index=True)

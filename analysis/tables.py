@@ -1,10 +1,15 @@
-"""Table writers without extra dependencies (pandas to_latex needs jinja2, to_markdown tabulate)."""
+"""Table writers without extra dependencies (pandas to_latex needs jinja2, to_markdown tabulate).
+
+Cells are formatted for reading by :mod:`analysis.fmt`; the CSV files keep raw values.
+"""
 
 from __future__ import annotations
 
-import math
+import re
 
 import pandas as pd
+
+from analysis import fmt
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -17,39 +22,34 @@ LATEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "∞": r"$\infty$",
 }
 
 
-def fmt(value: object) -> str:
-    """Numbers to 4 significant digits; NaN/None as an empty cell."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    return [str(c) for c in frame.columns], [
-        [fmt(v) for v in row] for row in frame.itertuples(index=False)
+def display_cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and cells as text for reading (analysis.fmt: 30,752; 0.763; 1.2e-05)."""
+    head = [str(c) for c in frame.columns]
+    return head, [
+        [fmt.cell(v, h) for v, h in zip(row, head, strict=True)]
+        for row in frame.itertuples(index=False)
     ]
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    head, rows = _cells(frame)
+    head, rows = display_cells(frame)
     esc = [[c.replace("|", r"\|").replace("\n", " ") for c in r] for r in [head, *rows]]
     lines = ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in esc[1:]]) + "\n"
 
 
 def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """Escape LaTeX specials; ``**x**`` (bold in report.md) becomes ``\\textbf{x}``."""
+    escaped = "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+    return re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)
 
 
 def to_latex(frame: pd.DataFrame, caption: str = "") -> str:
-    head, rows = _cells(frame)
+    head, rows = display_cells(frame)
     out = [
         r"\begin{table}[ht]",
         r"\centering",

@@ -34,7 +34,12 @@ def status_problems(runs: pd.DataFrame) -> list[dict[str, str]]:
             )
             rows.append(_row("warning", r.run_id, "status: interrupted", detail))
         elif r.status == "skipped":
-            rows.append(_row("info", r.run_id, "status: skipped", str(getattr(r, "reason", ""))))
+            check = (
+                "status: skipped (cannot act)"
+                if getattr(r, "incompatible", False)
+                else "status: skipped"
+            )
+            rows.append(_row("info", r.run_id, check, str(getattr(r, "reason", ""))))
         elif r.status not in ("completed", "malformed"):
             rows.append(_row("error", r.run_id, "status", f"unknown status {r.status!r}"))
     return rows

@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.budget import Budget
     from bench.envs import EnvFactory, EnvSpec
+    from bench.loggers import Loggers
     from bench.paper_scores import PaperScores
     from bench.recorder import Recorder
     from bench.records import Checkpoints
@@ -40,6 +41,32 @@ class Policy(Protocol):
         episode_start: Any = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, Any]: ...
+
+
+REQUIRED = object()  # a constructor keyword without a default
+_KIND_TEXT = {"bool": "true or false", "int": "an integer", "number": "a number"}
+
+
+def _kind(value: Any) -> str | None:
+    """``bool``, ``int`` or ``number`` for a default that asks for one; None otherwise."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    return "number" if isinstance(value, float) else None
+
+
+def _fits(value: Any, kind: str) -> bool:
+    """Whether a configured value can stand where a default of ``kind`` stands."""
+    if isinstance(value, str):
+        return False
+    if kind == "bool":
+        return isinstance(value, bool) or not isinstance(value, int | float)
+    if isinstance(value, bool):
+        return False
+    if kind == "int" and isinstance(value, float):
+        return value.is_integer()  # rl-zoo3 writes buffer sizes as 1e6
+    return True
 
 
 class IncompatibleError(ValueError):
@@ -65,6 +92,8 @@ class TrainContext:
         device: torch device for gradient-free population inference ("cpu" or "cuda").
         paper: the paper's scoring rule to record (``paper_score=<rule>``), when this algorithm
             implements it (:attr:`Algorithm.paper_score_rules`); None otherwise.
+        loggers: the run's TensorBoard / W&B backends (``logger=``); the recorder feeds them
+            its rows, and SB3 runs give them SB3's own scalars (``bench.loggers.sb3_logger``).
     """
 
     env: EnvFactory
@@ -74,6 +103,7 @@ class TrainContext:
     checkpoints: Checkpoints
     device: str = "cpu"
     paper: PaperScores | None = None
+    loggers: Loggers | None = None
 
 
 @dataclass(frozen=True)
@@ -145,19 +175,46 @@ class Algorithm(ABC):
         """Train until the budget is spent; return the final policy."""
 
     @classmethod
-    def hyperparameter_names(cls) -> list[str]:
-        """Constructor keywords, following ``**kwargs`` up the class hierarchy: what
-        ``configs/algo/<name>.yaml`` lists under ``params`` (tests/test_configs.py checks)."""
-        names: list[str] = []
+    def hyperparameter_defaults(cls) -> dict[str, Any]:
+        """Constructor keywords and their defaults, following ``**kwargs`` up the class
+        hierarchy: what ``configs/algo/<name>.yaml`` lists under ``params``
+        (tests/test_configs.py checks). A keyword without a default maps to ``REQUIRED``."""
+        defaults: dict[str, Any] = {}
         for klass in cls.__mro__:
             init = klass.__dict__.get("__init__")
             if init is None or klass is object:
                 continue
             params = list(inspect.signature(init).parameters.values())[1:]
-            names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            for p in params:
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                    defaults.setdefault(p.name, REQUIRED if p.default is p.empty else p.default)
             if not any(p.kind is p.VAR_KEYWORD for p in params):
                 break
-        return list(dict.fromkeys(names))
+        return defaults
+
+    @classmethod
+    def hyperparameter_names(cls) -> list[str]:
+        return list(cls.hyperparameter_defaults())
+
+    @classmethod
+    def check_hyperparameter_types(cls, params: Mapping[str, Any]) -> None:
+        """A value of the wrong kind (text where the default is a number, say) is a
+        ConfigError that names the knob, before the constructor sees it."""
+        defaults = cls.hyperparameter_defaults()
+        for name, value in params.items():
+            kind = _kind(defaults.get(name))
+            if kind is None or value is None or cls.accepts_text(name, value):
+                continue
+            if not _fits(value, kind):
+                raise ConfigError(
+                    f"algo.params.{name}={value!r}: expected {_KIND_TEXT[kind]} "
+                    f"(default {defaults[name]!r})"
+                )
+
+    @classmethod
+    def accepts_text(cls, name: str, value: Any) -> bool:
+        """Whether a text value stands for something else here (SB3: ``lin_<x>`` schedules)."""
+        return False
 
     def hyperparameters(self) -> Mapping[str, Any]:
         """The effective hyperparameters, recorded with the run."""

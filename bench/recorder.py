@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from bench.envs import EnvFactory
 from bench.evaluation import EvalResult, evaluate_off_budget
 from bench.interface import Policy
 from bench.records import METRICS_COLUMNS, RunFolder, write_csv
+
+if TYPE_CHECKING:
+    from bench.loggers import Logger
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +52,11 @@ class Progress:
         if now - self._last_log >= self.every:
             self._last_log = now
             rate = frames / wall if wall > 0 else 0.0
-            eta = (self.total - frames) / rate if rate > 0 else float("nan")
+            # No rate before the first charge: "ETA unknown", not "ETA nans".
+            eta = f"{(self.total - frames) / rate:.0f}s" if rate > 0 else "unknown"
             ev = "n/a" if eval_mean is None else f"{eval_mean:.2f}"
             log.info(
-                "%s: %d/%d frames (%.0f%%), eval %s, %.0f frames/s, ETA %.0fs",
+                "%s: %d/%d frames (%.0f%%), eval %s, %.0f frames/s, ETA %s",
                 self.label, frames, self.total, 100 * frames / self.total, ev, rate, eta,
             )  # fmt: skip
 
@@ -62,7 +66,11 @@ class Progress:
 
 
 class Recorder:
-    """Evaluation schedule plus the run's metrics and per-generation tables."""
+    """Evaluation schedule plus the run's metrics and per-generation tables.
+
+    Every row written to the tables is also handed to ``loggers`` (TensorBoard, W&B: see
+    :mod:`bench.loggers`), which the runner opens and closes.
+    """
 
     def __init__(
         self,
@@ -70,9 +78,10 @@ class Recorder:
         factory: EnvFactory,
         budget: Budget,
         progress: Progress | None = None,
+        loggers: Logger | None = None,
     ) -> None:
         self.folder, self.factory, self.budget = folder, factory, budget
-        self.progress = progress
+        self.progress, self.loggers = progress, loggers
         self.every = budget.limits.eval_every_frames
         self.next_eval_at = 0  # evaluate the initial policy too: every curve starts at 0
         self.rows: list[dict[str, Any]] = []
@@ -100,6 +109,8 @@ class Recorder:
         self.generation_rows.append(full)
         columns = list(dict.fromkeys(k for r in self.generation_rows for k in r))
         write_csv(self.folder.generations, self.generation_rows, columns)
+        if self.loggers is not None:
+            self.loggers.log_generation(full)
 
     def due(self) -> bool:
         return self.budget.frames >= self.next_eval_at
@@ -147,6 +158,8 @@ class Recorder:
         })  # fmt: skip
         self._train_returns = []
         write_csv(self.folder.metrics, self.rows, METRICS_COLUMNS)
+        if self.loggers is not None:
+            self.loggers.log_eval(self.rows[-1])
         return result
 
     def finish(self, policy: Policy) -> None:
@@ -194,3 +207,5 @@ class Recorder:
         if self.generation_rows:
             columns = list(dict.fromkeys(k for r in self.generation_rows for k in r))
             write_csv(self.folder.generations, self.generation_rows, columns)
+        if self.loggers is not None:  # the budget (registered first) is back at the checkpoint
+            self.loggers.resume(self.budget.frames, self.budget.wall_seconds())

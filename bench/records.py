@@ -8,6 +8,8 @@ Layout of ``results/<experiment>/<env>/<algo>/seed=<s>/`` (schema in RESULTS.md)
 - ``generations.csv``   gradient-free methods: one row per generation
 - ``summary.json``      final and best evaluation, frames, wall and CPU seconds (completed runs)
 - ``checkpoints/``      latest resumable state (removed when the run completes, unless kept)
+- ``tensorboard/``      ``logger=tensorboard``: event files (bench/loggers/)
+- ``wandb/``            ``logger=wandb``: the W&B run, offline by default (bench/loggers/)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ METRICS_COLUMNS = [
 
 TRACKED_PACKAGES = [
     "neuroevo-bench", "torch", "numpy", "gymnasium", "ale-py", "mujoco", "stable-baselines3",
-    "sb3-contrib", "hydra-core", "cma", "ray", "pandas",
+    "sb3-contrib", "hydra-core", "cma", "ray", "pandas", "tensorboard", "wandb",
 ]  # fmt: skip
 
 
@@ -159,13 +161,17 @@ class RunFolder:
     summary = property(lambda self: self.path / "summary.json")
     paper_scores = property(lambda self: self.path / "paper_scores.csv")
     checkpoints = property(lambda self: self.path / "checkpoints")
+    tensorboard = property(lambda self: self.path / "tensorboard")  # logger=tensorboard
+    wandb = property(lambda self: self.path / "wandb")  # logger=wandb
 
     def clear(self) -> None:
-        """Remove every record and checkpoint (``overwrite=true``); other files stay."""
+        """Remove every record, checkpoint and logger folder (``overwrite=true``); other files
+        stay."""
         records = (self.meta, self.summary, self.metrics, self.generations, self.paper_scores)
         for path in (*records, self.config):
             path.unlink(missing_ok=True)
-        shutil.rmtree(self.checkpoints, ignore_errors=True)
+        for folder in (self.checkpoints, self.tensorboard, self.wandb):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def status(self) -> str | None:
         """Recorded status; a run left ``running`` by a killed process reads as interrupted."""

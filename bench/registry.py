@@ -55,6 +55,7 @@ def algo_class(name: str) -> type[Algorithm]:
 def build(name: str, params: Mapping[str, Any]) -> Algorithm:
     """Instantiate ``name`` with keyword hyperparameters; unknown keywords are a ConfigError."""
     cls = algo_class(name)
+    cls.check_hyperparameter_types(params)
     try:
         return cls(**params)
     except TypeError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 
 import hydra
 import torch
+from hydra._internal.utils import get_args_parser  # the parser hydra.main uses
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -25,11 +27,13 @@ from bench import records
 from bench.budget import Budget, BudgetLimits
 from bench.envs import EnvFactory, EnvSpec, EvalProtocol
 from bench.interface import Algorithm, ConfigError, IncompatibleError, TrainContext
+from bench.loggers import Loggers, open_loggers
 from bench.paper_scores import RULES, PaperScores
 from bench.paper_scores import rule as paper_rule
 from bench.recorder import Progress, Recorder
 from bench.records import Checkpoints, RunFolder
 from bench.registry import algo_class, build, resolve_params
+from bench.validate import USER_ERRORS, reject
 
 log = logging.getLogger("bench")
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
@@ -57,14 +61,31 @@ def _limits(cfg: DictConfig) -> BudgetLimits:
     def scaled(value: float | None) -> float | None:
         return None if value is None else float(value) * scale
 
+    frames = round(budget.frames * scale)  # BudgetLimits refuses < 1
     return BudgetLimits(
-        frames=round(budget.frames * scale),  # BudgetLimits refuses < 1
+        frames=frames,
         wall_seconds=scaled(budget.wall_seconds),
         cpu_seconds=scaled(budget.cpu_seconds),
-        eval_every_frames=max(1, round(budget.eval_every_frames * scale))
-        if budget.eval_every_frames
-        else 0,
+        eval_every_frames=_scaled_eval_every(budget.frames, budget.eval_every_frames, frames),
     )
+
+
+MIN_SCALED_EVAL_POINTS = 10
+
+
+def _scaled_eval_every(frames: int, every: int, scaled_frames: int) -> int:
+    """The evaluation interval of a scaled budget: the number of points shrinks with it.
+
+    An evaluation costs the same episodes at any scale, so keeping the paper's 50 points on a
+    budget x 0.02 makes evaluation cost 50 times more than training, relative to the paper's
+    run. The points scale with the budget instead (evaluation keeps its share of the cost),
+    down to ``MIN_SCALED_EVAL_POINTS`` a run (or the paper's count, if lower).
+    """
+    if not every or scaled_frames == frames:
+        return int(every or 0)
+    paper_points = frames / every
+    points = max(min(paper_points, MIN_SCALED_EVAL_POINTS), paper_points * scaled_frames / frames)
+    return max(1, round(scaled_frames / points))
 
 
 def _outside_paper_seeds(cfg: DictConfig) -> str | None:
@@ -187,7 +208,10 @@ def _train(
 ) -> dict[str, Any]:
     """Train under the budget, evaluate, and write the record whatever happens."""
     label = f"{factory.spec.name}/{cfg.algo.name}/seed={cfg.seed}"
-    ctx = _context(cfg, folder, factory, limits, label, meta["paper_score"] in RULES)
+    loggers = open_loggers(cfg, folder.path, resumed=int(meta.get("attempts", 1)) > 1)
+    meta["loggers"] = loggers.record()  # the W&B run id, reused when this record resumes
+    records.write_json(folder.meta, meta)
+    ctx = _context(cfg, folder, factory, limits, label, meta["paper_score"] in RULES, loggers)
     budget, recorder, checkpoints = ctx.budget, ctx.recorder, ctx.checkpoints
     torch.manual_seed(int(cfg.seed))
     old_handlers = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
@@ -227,6 +251,7 @@ def _train(
         )  # fmt: skip
         return meta
     finally:
+        loggers.close()
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
         meta["ended_at"] = records.now_iso()
@@ -243,12 +268,13 @@ def _context(
     limits: BudgetLimits,
     label: str,
     paper: bool,
+    loggers: Loggers | None = None,
 ) -> TrainContext:
     """The budget, recorder, paper scores and checkpoints of one run, wired so one checkpoint
     holds all."""
     budget = Budget(limits, frame_skip=factory.spec.frame_skip)
     progress = Progress(limits.frames, label, cfg.progress.log_every_seconds)
-    recorder = Recorder(folder, factory, budget, progress)
+    recorder = Recorder(folder, factory, budget, progress, loggers)
     checkpoints = Checkpoints(
         folder.checkpoints,
         _checkpoint_every(cfg, limits),
@@ -261,7 +287,9 @@ def _context(
     if scores is not None:
         checkpoints.register("paper_scores", scores)
     checkpoints.track_frames(lambda: budget.frames)
-    return TrainContext(factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device, scores)
+    return TrainContext(
+        factory, budget, int(cfg.seed), recorder, checkpoints, cfg.device, scores, loggers
+    )
 
 
 def _checkpoint_every(cfg: DictConfig, limits: BudgetLimits) -> int:
@@ -276,15 +304,22 @@ def _in_sweep() -> bool:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
-def main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig) -> None:
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    run(cfg, Path(HydraConfig.get().runtime.output_dir), in_sweep=_in_sweep())
+
+
+def main() -> None:
+    """``bench``: Hydra's app; a bad setting is one line on stderr and exit status 2."""
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # errors reach this frame, not Hydra's report
+    parser = get_args_parser()  # Hydra's own command line, parsed first for a one-line error
+    parser.error = lambda message: reject(ConfigError(message))  # type: ignore[method-assign]
+    parser.parse_args()
     try:
-        run(cfg, run_dir, in_sweep=_in_sweep())
-    except (ConfigError, IncompatibleError) as error:
-        log.error("%s", error)
-        sys.exit(f"error: {error}")
+        _hydra_main()
+    except USER_ERRORS as error:
+        reject(error)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from bench.envs import EvalProtocol
 from bench.paper_scores import RULES
 from bench.registry import names
+from bench.run import _limits
 from tests.algos.conftest import run_job
 from tests.conftest import CONFIGS, compose_config
 
@@ -65,6 +66,18 @@ def test_scale_shrinks_the_budget_only_and_is_recorded(tmp_path: Path) -> None:
     summary = (folder / "summary.json").read_text()
     assert '"scale": 0.004' in summary and '"paper_score_rule": "Wong' in summary
     assert (folder / "paper_scores.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("scale", "frames", "eval_every"),
+    [(1.0, 500_000, 10_000), (0.5, 250_000, 10_000), (0.1, 50_000, 5_000), (0.02, 10_000, 1_000)],
+)
+def test_scaled_budgets_evaluate_fewer_times(scale: float, frames: int, eval_every: int) -> None:
+    """50 points at the paper's budget; scaled, the points shrink with it, down to 10."""
+    cfg = compose_config(["experiment=wong2024_classic", "algo=csa_es", "env=cartpole",
+                          f"scale={scale}"])  # fmt: skip
+    limits = _limits(cfg)
+    assert (limits.frames, limits.eval_every_frames) == (frames, eval_every)
 
 
 def test_seeds_beyond_the_papers_count_are_recorded_skipped(tmp_path: Path) -> None:

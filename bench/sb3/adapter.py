@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.utils import LinearSchedule
@@ -26,6 +25,7 @@ from torch import nn
 
 from bench.budget import STOP_FRAMES
 from bench.interface import Algorithm, ConfigError, Contract, TrainContext
+from bench.loggers import sb3_logger
 from bench.registry import register
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
@@ -40,7 +40,10 @@ SET_BY_ADAPTER = frozenset({
 def _schedule(value: Any) -> Any:
     """rl-zoo3's ``lin_<x>``: linear decay from x to 0 over training."""
     if isinstance(value, str) and value.startswith("lin_"):
-        return LinearSchedule(float(value[4:]), 0.0, 1.0)
+        try:
+            return LinearSchedule(float(value[4:]), 0.0, 1.0)
+        except ValueError:
+            raise ConfigError(f"'{value}': a schedule is lin_<number>") from None
     return value
 
 
@@ -168,13 +171,20 @@ class SB3Algorithm(Algorithm):
         return [n for n in names if n not in SET_BY_ADAPTER]
 
     @classmethod
-    def hyperparameter_names(cls) -> list[str]:
-        return [*super().hyperparameter_names(), *cls.sb3_arguments()]
+    def hyperparameter_defaults(cls) -> dict[str, Any]:
+        own = super().hyperparameter_defaults()
+        sb3 = inspect.signature(cls.sb3_class.__init__).parameters
+        return own | {n: sb3[n].default for n in cls.sb3_arguments() if n not in own}
+
+    @classmethod
+    def accepts_text(cls, name: str, value: Any) -> bool:
+        return _schedule(value) is not value  # rl-zoo3's lin_<x>
 
     def hyperparameters(self) -> dict[str, Any]:
         """Every hyperparameter as it runs: configured values, else SB3's own defaults."""
         defaults = inspect.signature(self.sb3_class.__init__).parameters
-        own = {name: getattr(self, name) for name in super().hyperparameter_names()}
+        sb3_names = set(self.sb3_arguments())
+        own = {n: getattr(self, n) for n in self.hyperparameter_names() if n not in sb3_names}
         sb3 = {
             name: self.sb3_kwargs.get(name, defaults[name].default) for name in self.sb3_arguments()
         }
@@ -252,8 +262,10 @@ class SB3Algorithm(Algorithm):
         else:
             model, venv = restored
         # Without a logger of its own, every learn() makes an empty SB3-<date> folder in the
-        # system temp folder (verbose=0 still configures one); the harness records metrics itself.
-        model.set_logger(Logger(folder=None, output_formats=[]))
+        # system temp folder (verbose=0 still configures one). SB3's own scalars go to the
+        # run's TensorBoard folder when logger=tensorboard; the harness records metrics itself.
+        resumed_at = model.num_timesteps if restored is not None else None
+        model.set_logger(sb3_logger(ctx.loggers, resumed_at))
         self._policy_size = acting_parameters(model)
         policy = NormalizedPolicy(model, venv) if isinstance(venv, VecNormalize) else model
         ctx.recorder.maybe_evaluate(policy)  # the initial policy, at frame 0

@@ -117,6 +117,32 @@ def write_run(
     return path
 
 
+CANNOT = "algorithm '{a}' cannot act in env '{e}' ({e}): it supports {k} actions"
+
+
+def write_sac_case(root: Path, failed_ppo: bool = False, every: int = 1000) -> None:
+    """The demo's trap: SAC is best on Pendulum and cannot act on CartPole; DQN the reverse.
+
+    Three seeds; GA and PPO run on both tasks (``failed_ppo``: PPO fails every CartPole seed).
+    """
+    pendulum = {"env": "pendulum", "env_id": "Pendulum-v1", "every": every}
+    sac_skip = CANNOT.format(a="sac", e="cartpole", k="['continuous']")
+    dqn_skip = CANNOT.format(a="dqn", e="pendulum", k="['discrete']")
+    for seed in (0, 1, 2):
+        for algo, final in {"ga": -900.0, "ppo": -1000.0, "sac": -150.0}.items():
+            returns = [-1200.0, final - 50 * seed, final + 10 * seed]
+            kind = "gradient_free" if algo == "ga" else "gradient"
+            write_run(root, algo=algo, seed=seed, returns=returns, kind=kind, **pendulum)
+        for algo, final in {"ga": 400.0, "ppo": 450.0, "dqn": 300.0}.items():
+            status = "failed" if failed_ppo and algo == "ppo" else "completed"
+            returns = [20.0, final / 2, final - 5 * seed]
+            kind = "gradient_free" if algo == "ga" else "gradient"
+            write_run(root, algo=algo, seed=seed, status=status, error="boom", returns=returns,
+                      kind=kind, every=every)  # fmt: skip
+        write_run(root, algo="sac", seed=seed, status="skipped", reason=sac_skip, every=every)
+        write_run(root, algo="dqn", seed=seed, status="skipped", reason=dqn_skip, **pendulum)
+
+
 @pytest.fixture
 def fake_root(tmp_path: Path) -> Path:
     return tmp_path / "results"
