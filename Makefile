@@ -22,8 +22,8 @@ demo: install  ## the main job: gradient-free vs gradient-based on CartPole and 
 	$(VENV)/bin/bench suite=demo
 	@if [ -x $(VENV)/bin/bench-report ]; then $(VENV)/bin/bench-report results/demo; fi
 
-test: install  ## the default test suite (CI runs this)
-	$(VENV)/bin/pytest -m "not slow"
+test: install  ## the default test suite (CI runs this), one pytest-xdist worker per core
+	$(VENV)/bin/pytest -n auto --dist loadgroup -m "not slow"
 
 test-slow: install  ## the longer checks only (minutes each)
 	$(VENV)/bin/pytest -m slow

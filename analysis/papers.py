@@ -53,10 +53,15 @@ def _steps_to_threshold(tests: pd.DataFrame, threshold: float, frame_skip: int) 
 
 
 def paper_table(
-    rule: str, runs: pd.DataFrame, tests: pd.DataFrame, published: pd.DataFrame
+    rule: str,
+    runs: pd.DataFrame,
+    tests: pd.DataFrame,
+    published: pd.DataFrame,
+    evals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (task, algo) of the runs that recorded ``rule`` (see module docstring)."""
     spec = PUBLISHED[rule]
+    evals = _as_tests(evals)
     # The experiments that recorded the rule, baselines (scored by their own protocol) included.
     experiments = set(runs.loc[runs["paper_rule"] == rule, "experiment"])
     mine = runs[runs["usable"] & runs["experiment"].isin(experiments)]
@@ -79,8 +84,10 @@ def paper_table(
         ]
         row.update(paper=paper["value"].iloc[0] if len(paper) else np.nan,
                    paper_certainty=paper["certainty"].iloc[0] if len(paper) else "")  # fmt: skip
-        if spec["steps"] and game in thresholds.index and own_rule:
-            row.update(_threshold_columns(group, tests, float(thresholds[game]), pub, game, algo))
+        if spec["steps"] and game in thresholds.index:
+            # Baselines: the harness protocol's evaluations (their papers' own protocol).
+            source = tests if own_rule else evals
+            row.update(_threshold_columns(group, source, float(thresholds[game]), pub, game, algo))
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
@@ -108,9 +115,25 @@ def _threshold_columns(
     }
 
 
-def paper_tables(runs: pd.DataFrame, tests: pd.DataFrame, published: pd.DataFrame) -> dict:
+def paper_tables(
+    runs: pd.DataFrame,
+    tests: pd.DataFrame,
+    published: pd.DataFrame,
+    evals: pd.DataFrame | None = None,
+) -> dict:
     """``{rule: table}`` for every rule some run recorded."""
     recorded = set(runs["paper_rule"].dropna()) if "paper_rule" in runs else set()
     return {
-        rule: paper_table(rule, runs, tests, published) for rule in PUBLISHED if rule in recorded
+        rule: paper_table(rule, runs, tests, published, evals)
+        for rule in PUBLISHED
+        if rule in recorded
     }
+
+
+def _as_tests(evals: pd.DataFrame | None) -> pd.DataFrame:
+    """The harness's evaluations in the form of paper tests (run_id, frames, score)."""
+    if evals is None or evals.empty:
+        return pd.DataFrame(columns=["run_id", "frames", "score"])
+    return evals[["run_id", "frames", "eval_return_mean"]].rename(
+        columns={"eval_return_mean": "score"}
+    )

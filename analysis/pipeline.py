@@ -66,7 +66,8 @@ def analyse(results: Results, cfg: dict[str, Any]) -> Analysis:
     _ranking(out, scores, evals, ttt, cfg)
     pub = published_results()
     out.tables["published"] = pub[pub["game"].isin(set(scores["game"]))].reset_index(drop=True)
-    for rule, table in paper_tables(results.runs, results.paper_scores, pub).items():
+    tables = paper_tables(results.runs, results.paper_scores, pub, results.evals)
+    for rule, table in tables.items():
         out.tables[f"paper_{rule}"] = table
     return out
 

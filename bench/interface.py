@@ -177,7 +177,7 @@ class Algorithm(ABC):
     @classmethod
     def hyperparameter_defaults(cls) -> dict[str, Any]:
         """Constructor keywords and their defaults, following ``**kwargs`` up the class
-        hierarchy: what ``configs/algo/<name>.yaml`` lists under ``params``
+        hierarchy: what ``bench/conf/algo/<name>.yaml`` lists under ``params``
         (tests/test_configs.py checks). A keyword without a default maps to ``REQUIRED``."""
         defaults: dict[str, Any] = {}
         for klass in cls.__mro__:

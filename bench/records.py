@@ -105,20 +105,27 @@ def package_versions() -> dict[str, str]:
 
 
 def git_state(repo: Path | None = None) -> dict[str, Any]:
-    """Commit and dirty flag of the checkout the code runs from (``None`` outside git)."""
-    repo = repo or Path(__file__).resolve().parent.parent
+    """Commit and dirty flag of the checkout the code runs from.
+
+    Only a checkout whose root holds this package counts: an installed copy (a wheel in
+    ``site-packages``) has no commit of its own, even when that environment sits inside some
+    other git repository. Then ``commit`` and ``dirty`` are ``None`` and ``reason`` says why
+    (the package version in ``versions`` identifies the code).
+    """
+    repo = (repo or Path(__file__).resolve().parent.parent).resolve()
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
+
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
-            cwd=repo, capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != repo:
+            return {"commit": None, "dirty": None, "reason": "not a git checkout"}
+        head = git("rev-parse", "--verify", "--quiet", "HEAD")
         commit = head.stdout.strip() if head.returncode == 0 else ""
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo, capture_output=True, text=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        return {"commit": None, "dirty": None, "reason": f"git unavailable: {error}"}
     return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 

@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from bench import records
+from bench import CONFIG_DIR, records
 from bench.budget import Budget, BudgetLimits
 from bench.envs import EnvFactory, EnvSpec, EvalProtocol
 from bench.interface import Algorithm, ConfigError, IncompatibleError, TrainContext
@@ -36,7 +36,6 @@ from bench.registry import algo_class, build, resolve_params
 from bench.validate import USER_ERRORS, reject
 
 log = logging.getLogger("bench")
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 
 
 class Interrupted(Exception):
@@ -303,7 +302,7 @@ def _in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="bench")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="bench")
 def _hydra_main(cfg: DictConfig) -> None:
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))

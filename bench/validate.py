@@ -199,7 +199,10 @@ class ValidateConfig(Callback):
             reject(error)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        composer, checked = _Composer(), set()
+        search_path = [
+            o for o in config.hydra.overrides.hydra if str(o).startswith("hydra.searchpath")
+        ]
+        composer, checked = _Composer(search_path), set()
         for overrides in sweep_jobs(config):
             try:
                 _check_sweep_job(overrides, composer, checked)
@@ -213,21 +216,25 @@ class _Composer:
     config is its other settings' composition with the env node of its env's composition (the
     budget's per-env entries are interpolations, resolved against that node)."""
 
-    def __init__(self) -> None:
+    def __init__(self, search_path: list[str]) -> None:
+        self.search_path = search_path  # the command line's hydra.searchpath (user configs)
         self.by_rest: dict[tuple[str, ...], DictConfig] = {}
         self.env_nodes: dict[str, DictConfig] = {}
 
     def __call__(self, rest: tuple[str, ...], env: str | None) -> DictConfig:
-        from hydra import compose
-
         if rest not in self.by_rest:
-            self.by_rest[rest] = compose(config_name="bench", overrides=list(rest))
+            self.by_rest[rest] = self._compose(list(rest))
         cfg = self.by_rest[rest].copy()
         if env is not None:
             if env not in self.env_nodes:
-                self.env_nodes[env] = compose("bench", overrides=[*rest, env]).env
+                self.env_nodes[env] = self._compose([*rest, env]).env
             cfg.env = self.env_nodes[env]
         return cfg
+
+    def _compose(self, overrides: list[str]) -> DictConfig:
+        from hydra import compose
+
+        return compose(config_name="bench", overrides=[*self.search_path, *overrides])
 
 
 def _check_sweep_job(overrides: list[str], compose: _Composer, checked: set) -> None:

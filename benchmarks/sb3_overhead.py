@@ -27,17 +27,17 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, timed, write
 
+from bench import CONFIG_DIR
 from bench.envs import EnvFactory, EnvSpec
 from bench.registry import algo_class, build, resolve_params
 from bench.run import run
 from bench.sb3.adapter import SB3Algorithm
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 CASES = [("ppo", "cartpole"), ("dqn", "cartpole")]
 
 
 def _cfg(algo: str, env: str, steps: int, results: Path):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return compose("bench", overrides=[
             f"algo={algo}", f"env={env}", f"budget.frames={steps}", "budget.eval_every_frames=0",
             "eval.episodes=1", "checkpoint.every_frames=0", "checkpoint.every_seconds=null",

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, table, write
 
 BENCH = str(Path(sys.executable).with_name("bench"))
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TRIVIAL = [
     "algo=ppo", "env=cartpole", "budget.frames=8", "budget.eval_every_frames=0",
     "eval.episodes=1", "algo.params.n_envs=1", "algo.params.n_steps=8",
@@ -41,9 +40,10 @@ def sweep_seconds(jobs: int, launcher: list[str], results: Path) -> float:
 def in_process_seconds(jobs: int, results: Path) -> float:
     from hydra import compose, initialize_config_dir
 
+    from bench import CONFIG_DIR
     from bench.run import run
 
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfgs = [compose("bench", [*TRIVIAL, f"seed={s}", f"results_dir={results}"])
                 for s in range(jobs)]  # fmt: skip
     run(cfgs[0])  # warm imports

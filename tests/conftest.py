@@ -12,8 +12,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / "configs"
+from bench import CONFIG_DIR as CONFIGS  # the packaged configs (bench/conf/)
+
 BENCH = str(Path(sys.executable).with_name("bench"))
 
 
@@ -39,3 +39,9 @@ def run_bench(args: Sequence[str], cwd: Path, timeout: float = 300) -> subproces
     return subprocess.run(
         [BENCH, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
+
+
+def on_one_worker(backend: str) -> tuple[pytest.MarkDecorator, ...]:
+    """Tests that start a Ray cluster run on one pytest-xdist worker (``--dist loadgroup``),
+    so two local clusters never start side by side."""
+    return (pytest.mark.xdist_group("ray"),) if backend == "ray" else ()

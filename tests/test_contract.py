@@ -21,6 +21,7 @@ from bench.recorder import Recorder
 from bench.records import METRICS_COLUMNS, SCHEMA_VERSION
 from bench.registry import ALGOS, build, names
 from tests.algos.conftest import run_job, summary, table
+from tests.conftest import on_one_worker
 
 ALL = names()
 CLASSES: dict[str, type[Algorithm]] = {name: ALGOS[name] for name in ALL}
@@ -172,7 +173,8 @@ def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, name) ->
 
 
 @pytest.mark.parametrize(
-    ("name", "backend"), [(n, b) for n in ALL for b in CLASSES[n].contract.backends]
+    ("name", "backend"),
+    [pytest.param(n, b, marks=on_one_worker(b)) for n in ALL for b in CLASSES[n].contract.backends],
 )
 def test_backends_give_the_vector_run(tmp_path, name: str, backend: str) -> None:
     """Training, validation, caches and routing are backend-independent (workers: 2)."""

@@ -1,4 +1,4 @@
-"""Every paper experiment (configs/experiment/) composes with its paper's budgets, seeds,
+"""Every paper experiment (bench/conf/experiment/) composes with its paper's budgets, seeds,
 protocol and scoring rule, and ``scale`` shrinks budgets only, recorded in every record."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Write configs/algo/<sb3 algo>.yaml from rl-zoo3's tuned hyperparameter files.
+"""Write bench/conf/algo/<sb3 algo>.yaml from rl-zoo3's tuned hyperparameter files.
 
 Run once when rl-zoo3 is updated (it is not a runtime dependency)::
 
@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from bench import CONFIG_DIR
 from bench.registry import ALGOS, names
 from bench.sb3.adapter import SB3Algorithm
 
@@ -54,7 +55,7 @@ def _entry(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: _convert(v) for k, v in raw.items() if k not in DROP}
 
 
-def main(hyperparams: Path, out: Path = Path("configs/algo")) -> None:
+def main(hyperparams: Path, out: Path = CONFIG_DIR / "algo") -> None:
     version = metadata.version("stable-baselines3")
     for name in names(SB3Algorithm):  # every registered SB3 algorithm
         algo = ALGOS[name]

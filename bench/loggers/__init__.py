@@ -1,6 +1,6 @@
 """Logging where researchers look: TensorBoard and Weights & Biases beside the CSV record.
 
-``logger=`` picks the backends (``configs/logger/``): ``csv`` (the default), ``tensorboard``,
+``logger=`` picks the backends (``bench/conf/logger/``): ``csv`` (the default), ``tensorboard``,
 ``wandb``, or several at once (``logger=[tensorboard,wandb]``). ``metrics.csv`` and
 ``generations.csv`` are the record and are always written (by :class:`bench.recorder.Recorder`);
 a backend mirrors the same rows, as the recorder writes them, to a tool's own files inside the

@@ -1,6 +1,6 @@
 """The stable-baselines3 and sb3-contrib algorithms, unmodified: one line each.
 
-A new one is a line here and ``configs/algo/<name>.yaml`` (``tools/zoo_to_configs.py`` writes
+A new one is a line here and ``bench/conf/algo/<name>.yaml`` (``tools/zoo_to_configs.py`` writes
 it from rl-zoo3's tuned hyperparameters); the contract tests find it in the registry.
 """
 

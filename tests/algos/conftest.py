@@ -10,12 +10,11 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
+from bench import CONFIG_DIR as CONFIGS
 from bench.envs import EnvFactory, EnvSpec
 from bench.population.networks import NetSpec
 from bench.records import read_json
 from bench.run import run
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 torch.set_num_threads(1)  # other jobs share the machine; small nets are fastest on one thread
 
@@ -40,7 +39,7 @@ def net_spec(factory: EnvFactory, kind: str = "mlp", **kwargs: Any) -> NetSpec:
 
 
 def run_job(results: Path, *overrides: str) -> tuple[dict[str, Any], Path]:
-    """Compose ``configs/bench.yaml`` with overrides, run the job, return (meta, run folder)."""
+    """Compose ``bench/conf/bench.yaml`` with overrides, run the job, return (meta, run folder)."""
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose("bench", overrides=[*overrides, f"results_dir={results}"])
     meta = run(cfg)

@@ -98,7 +98,7 @@ SMALL_NOISE = "algo.params.noise_table_size=1000000"  # 4 MB instead of 100 MB f
 
 
 def test_es_sends_offsets_not_weights(job) -> None:
-    """configs/algo/es.yaml classic: MLP 16-16, 40 genomes (20 mirrored pairs). (Solving
+    """bench/conf/algo/es.yaml classic: MLP 16-16, 40 genomes (20 mirrored pairs). (Solving
     CartPole within 100k frames is its contract: first hit ~20k for seed 0; seeds 0-3 at
     10k-41k, seed 4 stalls near 50 past 100k.)"""
     meta, folder = job("algo=es", "env=cartpole", "budget=smoke", "budget.frames=2000",

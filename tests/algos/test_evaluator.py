@@ -17,6 +17,7 @@ from bench.population.genomes import (
 from bench.population.networks import NetworkPolicy
 from bench.population.rollout import RolloutOptions
 from tests.algos.conftest import make_factory, net_spec
+from tests.conftest import on_one_worker
 
 TABLE = NoiseTable(size=100_000, seed=7)
 
@@ -98,7 +99,9 @@ def genome_batches(spec):
     return {"chains": chains(6), "dense": DenseGenomes(dense), "perturbations": pert}
 
 
-@pytest.mark.parametrize("backend", ["process", "ray"])
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=on_one_worker(b)) for b in ("process", "ray")]
+)
 def test_backends_give_identical_returns(cartpole, backend: str, tmp_path, monkeypatch) -> None:
     torch.set_num_threads(1)
     monkeypatch.chdir(tmp_path)  # neither backend may write into the working directory

@@ -109,7 +109,7 @@ TRAP_RETURN = float(np.hypot(*np.subtract(START, GOAL)) - np.hypot(*np.subtract(
 
 
 def ga_vs_ga_ns(job, frames: int, seeds: tuple[int, ...]) -> dict[str, dict[str, list]]:
-    """GA and GA-NS with the maze defaults (configs/algo/ga*.yaml: the same population, T,
+    """GA and GA-NS with the maze defaults (bench/conf/algo/ga*.yaml: the same population, T,
     sigma and net), ``frames`` each: per algorithm, whether each seed reached the goal, the
     frames when it first did (None: never) and its best training return."""
     out: dict[str, dict[str, list]] = {a: {"reached": [], "at": [], "best": []} for a in GA_ALGOS}

@@ -16,7 +16,8 @@ from analysis.references import (
     reference_table,
 )
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "env"
+# The env configs ship in the bench package; read as files, so analysis still never imports bench.
+CONFIGS = Path(__file__).resolve().parents[2] / "bench" / "conf" / "env"
 LABELS = {"CODE", "VERIFIED", "RECALLED", "INFERRED"}
 
 

@@ -47,6 +47,18 @@ def test_wong_table_uses_their_rule_threshold_and_labels_the_scale() -> None:
     assert list(paper_tables(runs, tests, published_results())) == ["wong2024"]
 
 
+def test_baselines_reach_the_threshold_on_the_harness_evaluations() -> None:
+    """A baseline's steps to threshold come from its own protocol's evaluations."""
+    runs, tests = runs_and_tests()
+    evals = pd.DataFrame({"run_id": ["c", "c", "c"], "frames": [0, 2000, 6000],
+                          "eval_return_mean": [20.0, 400.0, 490.0]})  # fmt: skip
+    table = paper_table("wong2024", runs, tests, published_results(), evals).set_index("algo")
+    ppo = table.loc["ppo"]
+    assert ppo["ours_steps_to_threshold"] == 6000 and ppo["reached"] == "1/1"
+    assert ppo["paper_steps_to_threshold"] == 64820  # their PPO (RECALLED)
+    assert table.loc["csa_es", "ours_steps_to_threshold"] == 3000  # still their tests
+
+
 def test_such_table_puts_table_1_beside_our_test_score() -> None:
     runs = pd.DataFrame([
         {"run_id": r, "task": "frostbite", "game": "frostbite", "algo": "ga", "seed": i,
