@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,loggers]'
 	touch $(STAMP)
 
-demo: install  ## the main job: gradient-free vs gradient-based on CartPole and Pendulum, then the report
+demo: install  ## the main job: gradient-free vs gradient-based at equal frames, then at equal wall-clock
 	$(VENV)/bin/bench suite=demo
-	@if [ -x $(VENV)/bin/bench-report ]; then $(VENV)/bin/bench-report results/demo; fi
+	$(VENV)/bin/bench suite=demo_wall budget.wall_seconds=$$($(PY) -m analysis.equal_cost results/demo)
+	$(VENV)/bin/bench-publish results/demo --name equal_frames --root reports/demo
+	$(VENV)/bin/bench-publish results/demo_wall --name equal_wall_clock --root reports/demo
 
 test: install  ## the default test suite (CI runs this), one pytest-xdist worker per core
 	$(VENV)/bin/pytest -n auto --dist loadgroup -m "not slow"

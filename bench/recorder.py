@@ -167,7 +167,9 @@ class Recorder:
         if not self.rows or self.rows[-1]["frames"] != self.budget.frames:
             self.evaluate(policy)
         if self.progress is not None:
-            self.progress.update(self.budget.frames, self.rows[-1]["eval_return_mean"], 0.0)
+            self.progress.update(
+                self.budget.frames, self.rows[-1]["eval_return_mean"], self.budget.wall_seconds()
+            )
             self.progress.close()
 
     def summary(self) -> dict[str, Any]:
@@ -182,6 +184,8 @@ class Recorder:
             "eval_frames": self.eval_frames,
             "eval_wall_seconds": round(self.eval_wall_seconds, 4),
             "generations": len(self.generation_rows),
+            # population workers that died and were replaced (their share re-run)
+            "worker_restarts": sum(int(r.get("worker_restarts", 0)) for r in self.generation_rows),
         }
 
     # -- checkpointing --------------------------------------------------------------------

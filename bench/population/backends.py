@@ -10,6 +10,7 @@ worker count gives identical returns. Steps are agent steps; the budget multipli
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,6 +23,15 @@ from bench.population.networks import NetSpec
 from bench.population.obs_norm import ObsNorm
 from bench.population.rollout import PopulationResult, RolloutOptions, RolloutWorker
 
+log = logging.getLogger(__name__)
+
+#: A worker that dies this many times in a row on one call fails the run (never a hang).
+MAX_RESTARTS = 3
+
+
+class WorkerDied(RuntimeError):
+    """A worker process or Ray actor died on every retry of one call."""
+
 
 # -- backends ------------------------------------------------------------------------------------
 class Evaluator:
@@ -30,6 +40,7 @@ class Evaluator:
     def __init__(self, factory: EnvFactory, spec: NetSpec, options: RolloutOptions) -> None:
         self.factory, self.spec, self.options = factory, spec, options
         self.worker = RolloutWorker(factory, spec, options)
+        self.restarts = 0  # workers replaced after dying (process / ray backends)
 
     @property
     def workers(self) -> int:
@@ -95,31 +106,75 @@ class ProcessEvaluator(Evaluator):
 
         self.factory, self.spec = factory, spec
         self.options = options = replace(options, torch_threads=1)  # a core per worker
-        context = mp.get_context("spawn")  # fork after torch/ALE init is unsafe
+        self._context = mp.get_context("spawn")  # fork after torch/ALE init is unsafe
         self._owners: dict[Any, int] = {}
         self._recent_owners: dict[Any, int] = {}
-        self.conns, self.procs = [], []
-        for _ in range(workers):
-            parent, child = context.Pipe()
-            proc = context.Process(target=_serve, args=(child, factory, spec, options), daemon=True)
-            proc.start()
-            self.conns.append(parent)
-            self.procs.append(proc)
+        self._broadcasts: dict[str, np.ndarray] = {}  # replayed to a replacement worker
+        self.restarts = 0
+        self.conns: list[Any] = [None] * workers
+        self.procs: list[Any] = [None] * workers
+        for i in range(workers):
+            self._start(i)
+
+    def _start(self, i: int) -> None:
+        parent, child = self._context.Pipe()
+        args = (child, self.factory, self.spec, self.options)
+        proc = self._context.Process(target=_serve, args=args, daemon=True)
+        proc.start()
+        self.conns[i], self.procs[i] = parent, proc
 
     @property
     def workers(self) -> int:
         return len(self.conns)
 
     def _call_all(self, calls: Sequence[tuple[str, tuple]]) -> list[Any]:
-        for conn, call in zip(self.conns, calls, strict=False):  # calls may be fewer
-            conn.send(call)
-        out = [conn.recv() for conn in self.conns[: len(calls)]]
+        """Each call on its worker (calls may be fewer than workers); a worker that died is
+        replaced and its call re-run: returns are a function of the call, not the worker."""
+        for i, call in enumerate(calls):
+            with contextlib.suppress(OSError):  # a dead worker: found out when receiving
+                self.conns[i].send(call)
+        out = [self._receive(i, call) for i, call in enumerate(calls)]
         for ok, value in out:
             if not ok:
-                raise value
+                raise value  # the worker's own error (an env that crashes): the run's error
         return [value for _, value in out]
 
+    def _receive(self, i: int, call: tuple[str, tuple]) -> tuple[bool, Any]:
+        for attempt in range(MAX_RESTARTS + 1):
+            try:
+                return self.conns[i].recv()
+            except (EOFError, OSError) as error:
+                if attempt == MAX_RESTARTS:
+                    raise WorkerDied(
+                        f"worker {i} died {attempt + 1} times on '{call[0]}'"
+                    ) from error
+                self._replace(i)
+                with contextlib.suppress(OSError):
+                    self.conns[i].send(call)
+        raise AssertionError("unreachable")
+
+    def _replace(self, i: int) -> None:
+        """A new worker in slot ``i``, given the broadcasts the others hold."""
+        self.restarts += 1
+        log.warning("population worker %d died (exit code %s): replaced, its share re-run",
+                    i, self.procs[i].exitcode)  # fmt: skip
+        self.procs[i].kill()
+        self.procs[i].join(timeout=10)
+        self._start(i)
+        for name, vector in self._broadcasts.items():
+            self.conns[i].send(("broadcast", (name, vector)))
+            ok, value = self.conns[i].recv()
+            if not ok:
+                raise value
+        self._forget_owner(i)
+
+    def _forget_owner(self, i: int) -> None:
+        """Worker ``i`` lost its genome cache: route nothing to it for its cache's sake."""
+        self._owners = {k: w for k, w in self._owners.items() if w != i}
+        self._recent_owners = {k: w for k, w in self._recent_owners.items() if w != i}
+
     def broadcast(self, name: str, vector: np.ndarray) -> None:
+        self._broadcasts[name] = vector
         self._call_all([("broadcast", (name, vector))] * self.workers)
 
     def evaluate(self, batch, seeds, obs_norm=None, collect_obs=False):
@@ -147,72 +202,6 @@ class ProcessEvaluator(Evaluator):
         self.conns, self.procs = [], []
 
 
-class RayEvaluator(ProcessEvaluator):
-    """``ray`` backend: the same worker as Ray actors (``address``: an existing cluster)."""
-
-    def __init__(
-        self,
-        factory: EnvFactory,
-        spec: NetSpec,
-        options: RolloutOptions,
-        workers: int,
-        address: str | None = None,
-        temp_dir: str | None = None,
-    ) -> None:
-        import tempfile
-
-        import ray
-
-        self.factory, self.spec = factory, spec
-        self.options = options = replace(options, torch_threads=1)  # a core per actor
-        self._owners: dict[Any, int] = {}
-        self._recent_owners: dict[Any, int] = {}
-        self._owns_ray = not ray.is_initialized()
-        self._made_temp: str | None = None
-        if self._owns_ray:
-            # Short path: Ray's unix sockets live under it (108-byte limit); never the cwd.
-            if temp_dir is None:
-                temp_dir = self._made_temp = tempfile.mkdtemp(prefix="neb_ray_")
-            kwargs: dict[str, Any] = {"address": address, "_temp_dir": temp_dir}
-            if address is None:
-                kwargs.update(num_cpus=workers, include_dashboard=False)
-            ray.init(log_to_driver=False, configure_logging=False, **kwargs)
-        # Ray hides GPUs (CUDA_VISIBLE_DEVICES="") from actors that reserve none, so a cuda
-        # device needs a GPU share: the cluster's GPUs split evenly over the actors (at most 1).
-        gpus = 0.0
-        if options.device.startswith("cuda"):
-            total = float(ray.cluster_resources().get("GPU", 0.0))
-            if total <= 0:
-                raise RuntimeError(f"device={options.device} but the Ray cluster has no GPU")
-            gpus = min(1.0, int(total / workers * 1e4) / 1e4)  # Ray takes 4 decimals
-        actor = ray.remote(num_cpus=1, num_gpus=gpus)(RolloutWorker)
-        self.actors = [actor.remote(factory, spec, options) for _ in range(workers)]
-
-    @property
-    def workers(self) -> int:
-        return len(self.actors)
-
-    def _call_all(self, calls: Sequence[tuple[str, tuple]]) -> list[Any]:
-        import ray
-
-        pairs = zip(self.actors, calls, strict=False)  # calls may be fewer than actors
-        refs = [getattr(actor, m).remote(*args) for actor, (m, args) in pairs]
-        return ray.get(refs)
-
-    def close(self) -> None:
-        import ray
-
-        for actor in self.actors:
-            ray.kill(actor)
-        self.actors = []
-        if self._owns_ray and ray.is_initialized():
-            ray.shutdown()
-        if self._made_temp is not None:
-            import shutil
-
-            shutil.rmtree(self._made_temp, ignore_errors=True)
-
-
 BACKENDS = ("vector", "process", "ray")
 
 
@@ -235,5 +224,7 @@ def make_evaluator(
     if backend == "process":
         return ProcessEvaluator(factory, spec, options, n)
     if backend == "ray":
+        from bench.population.ray_backend import RayEvaluator
+
         return RayEvaluator(factory, spec, options, n, ray_address, ray_temp_dir)
     raise ValueError(f"backend '{backend}' not in {BACKENDS}")

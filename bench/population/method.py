@@ -248,6 +248,7 @@ class PopulationMethod(Algorithm):
         self.evaluator = make_evaluator(
             self.backend, ctx.env, self.net_spec, options, self.workers, self.ray_address
         )
+        self._restarts_logged = 0
 
     def train(self, ctx: TrainContext) -> Policy:
         self.ctx = ctx
@@ -296,12 +297,15 @@ class PopulationMethod(Algorithm):
             self.norm.update(result.obs_stats)
         self.generation += 1
         fitness = result.fitness
+        restarts = evaluator.restarts - self._restarts_logged  # workers replaced this generation
+        self._restarts_logged = evaluator.restarts
         return {
             "return_best": float(fitness.max()),
             "return_mean": float(fitness.mean()),
             "return_std": float(fitness.std()),
             "population": len(batch),
             "genome_batch_bytes": batch.nbytes(),
+            "worker_restarts": restarts,
             **row,
         }
 
