@@ -6,7 +6,8 @@ a stratified-bootstrap percentile CI (rliable; Agarwal et al. 2021). Budgets per
 
 - frames: the run's final score within its frame budget (as the final-score tables);
 - wall-clock and CPU seconds: the score (step interpolation) at the task's *common* budget,
-  the shortest run of the scope on that task, so no run is read past its end.
+  the shortest run of the scope on that task, so no run is read past its end; a run stopped by
+  its limit on that axis counts its final evaluation at the limit (:func:`at_limits`).
 
 A comparable pair without a completed run scores 0 for each seed it recorded
 (``ranking.missing: zero``), or is left out (``skip``).
@@ -52,6 +53,20 @@ def scores_at(
     return values[["task", "algo", "seed", "value"]], budget
 
 
+def at_limits(evals: pd.DataFrame, runs: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """A run stopped by its limit on a time ``axis`` spent exactly that budget: its last
+    evaluation (the policy at the stop, one update past the limit) counts at the limit, so that
+    runs given equal seconds (``budget.wall_seconds``) are compared on their final policies."""
+    column = f"budget_{axis}"
+    if axis == "frames" or column not in runs or "stop_reason" not in runs:
+        return evals
+    stopped = runs[runs["stop_reason"] == axis].set_index("run_id")[column].dropna()
+    if stopped.empty:
+        return evals
+    limit = evals["run_id"].map(stopped)
+    return evals.assign(**{axis: evals[axis].where(limit.isna(), evals[axis].clip(upper=limit))})
+
+
 def with_missing(values: pd.DataFrame, scope: Scope, runs: pd.DataFrame) -> pd.DataFrame:
     """Add a 0 for each recorded seed of a scope pair without a completed run."""
     have = set(zip(values["task"], values["algo"], strict=True))
@@ -76,7 +91,7 @@ def _scope_rows(
     ev = evals[evals["run_id"].isin(mine["run_id"])]
     out, done = [], {}
     for axis in AXES:
-        values, budget = scores_at(mine, ev, axis)
+        values, budget = scores_at(mine, at_limits(ev, runs, axis), axis)
         if cfg["ranking"].get("missing", "zero") == "zero":
             values = with_missing(values, scope, runs)
         mats, _ = agg.score_matrices(values.dropna(subset=["value"]), "value", list(scope.tasks))
