@@ -56,9 +56,9 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
 ]
 # A sweep is checked job by job before any starts (``-m`` comes first on the command line).
 BAD_SWEEPS: list[tuple[tuple[str, ...], str]] = [
-    (("seed=0,-1",), "seed=-1"),
-    (("algo=ga,ppo", "algo.params.population_size=abc"), "population_size"),
-    (("env=cartpole,nosuch",), "env/nosuch"),
+    (("-m", "seed=0,-1"), "seed=-1"),
+    (("-m", "algo=ga,ppo", "algo.params.population_size=abc"), "population_size"),
+    (("-m", "env=cartpole,nosuch"), "env/nosuch"),
 ]
 
 
@@ -78,25 +78,18 @@ def bench_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str
     return call
 
 
-@pytest.mark.parametrize(("args", "named"), BAD_INPUTS, ids=lambda v: " ".join(v) if
-                         isinstance(v, tuple) else None)  # fmt: skip
+def _ids(value: object) -> str | None:
+    return " ".join(value) if isinstance(value, tuple) else None
+
+
+@pytest.mark.parametrize(("args", "named"), BAD_INPUTS + BAD_SWEEPS, ids=_ids)
 def test_bad_input_is_one_line_and_no_run(
     bench_cli, tmp_path: Path, args: tuple[str, ...], named: str
 ) -> None:
     results = tmp_path / "results"
-    code, lines = bench_cli(*BASE, *args, f"results_dir={results}")
-    assert code == 2
-    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], lines
-    assert not results.exists()
-
-
-@pytest.mark.parametrize(("args", "named"), BAD_SWEEPS, ids=lambda v: " ".join(v) if
-                         isinstance(v, tuple) else None)  # fmt: skip
-def test_bad_sweep_is_one_line_and_no_run(
-    bench_cli, tmp_path: Path, args: tuple[str, ...], named: str
-) -> None:
-    results = tmp_path / "results"
-    code, lines = bench_cli("-m", *BASE, *args, f"results_dir={results}")
+    sweep = args[:1] == ("-m",)  # the flag comes first on a command line
+    argv = ("-m", *BASE, *args[1:]) if sweep else (*BASE, *args)
+    code, lines = bench_cli(*argv, f"results_dir={results}")
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], lines
     assert not results.exists()

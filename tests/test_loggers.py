@@ -104,18 +104,7 @@ def test_csv_alone_writes_no_logger_folders(make_cfg):
 def test_tensorboard_events_hold_the_evaluations_against_frames_and_wall_clock(tensorboard_run):
     folder = tensorboard_run
     metrics = pd.read_csv(folder.metrics)
-
-    by_frames = _events(folder.tensorboard / "frames")
-    _assert_series(
-        by_frames, "eval/eval_return_mean", metrics["frames"], metrics["eval_return_mean"]
-    )
-    _assert_series(by_frames, "eval/wall_seconds", metrics["frames"], metrics["wall_seconds"])
-
-    by_wall = _events(folder.tensorboard / "wall_ms")
-    wall_ms = [round(s * 1000) for s in metrics["wall_seconds"]]
-    _assert_series(
-        by_wall, "eval_by_wall_ms/eval_return_mean", wall_ms, metrics["eval_return_mean"]
-    )
+    by_wall, wall_ms = _assert_evals_mirror_metrics(folder, metrics)
     _assert_series(by_wall, "eval_by_wall_ms/frames", wall_ms, metrics["frames"])
 
 
@@ -178,16 +167,7 @@ def test_resumed_run_appends_events_and_hides_what_the_killed_attempt_logged(mak
     for axis in ("frames", "wall_ms", "sb3"):
         assert len(list((folder.tensorboard / axis).glob("events.out.tfevents.*"))) == 2, axis
 
-    by_frames = _events(folder.tensorboard / "frames")
-    _assert_series(
-        by_frames, "eval/eval_return_mean", metrics["frames"], metrics["eval_return_mean"]
-    )
-    _assert_series(by_frames, "eval/wall_seconds", metrics["frames"], metrics["wall_seconds"])
-    by_wall = _events(folder.tensorboard / "wall_ms")
-    wall_ms = [round(s * 1000) for s in metrics["wall_seconds"]]
-    _assert_series(
-        by_wall, "eval_by_wall_ms/eval_return_mean", wall_ms, metrics["eval_return_mean"]
-    )
+    _assert_evals_mirror_metrics(folder, metrics)
     sb3_steps = _steps(_events(folder.tensorboard / "sb3"), "train/loss")
     assert sb3_steps == sorted(set(sb3_steps))  # the stale updates are hidden, not doubled
 
@@ -268,3 +248,19 @@ def test_wandb_offline_run_keeps_its_id_across_a_resume(make_cfg, monkeypatch, t
     )
     assert not [p for p in home.rglob("*") if "wandb" in str(p.relative_to(home))]
     assert not list(cwd.iterdir())
+
+
+def _assert_evals_mirror_metrics(folder, metrics: pd.DataFrame):
+    """The evaluation rows in TensorBoard against frames and against wall-clock milliseconds
+    equal metrics.csv; returns the wall-clock events and steps for further checks."""
+    by_frames = _events(folder.tensorboard / "frames")
+    _assert_series(
+        by_frames, "eval/eval_return_mean", metrics["frames"], metrics["eval_return_mean"]
+    )
+    _assert_series(by_frames, "eval/wall_seconds", metrics["frames"], metrics["wall_seconds"])
+    by_wall = _events(folder.tensorboard / "wall_ms")
+    wall_ms = [round(s * 1000) for s in metrics["wall_seconds"]]
+    _assert_series(
+        by_wall, "eval_by_wall_ms/eval_return_mean", wall_ms, metrics["eval_return_mean"]
+    )
+    return by_wall, wall_ms
