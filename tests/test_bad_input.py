@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import hydra._internal.logging_config as hydra_logging
 import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
@@ -62,10 +63,18 @@ BAD_SWEEPS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+def keep_pytest_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in this process, Hydra's logging set-up would close every logging handler ever made,
+    and absl's (imported by rliable in the analysis tests) closes its stream on close: pytest's
+    capture of an earlier test, which breaks every test after it on the worker."""
+    monkeypatch.setattr(hydra_logging, "configure_logging", lambda config: None)
+
+
 @pytest.fixture
 def bench_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """Run ``bench`` in this process; return (exit status, stderr lines)."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")  # main() sets it; restored after the test
+    keep_pytest_logging(monkeypatch)
 
     def call(*args: str) -> tuple[int, list[str]]:
         GlobalHydra.instance().clear()
@@ -112,6 +121,7 @@ def test_results_dir_under_a_file_is_refused(bench_cli, tmp_path: Path) -> None:
 def test_a_good_sweep_still_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The checks refuse nothing valid: an incompatible pair in a sweep is a skip."""
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    keep_pytest_logging(monkeypatch)
     argv = ["bench", "-m", "algo=ga,dqn", "env=pendulum", "budget=smoke", "budget.frames=300"]
     monkeypatch.setattr(sys, "argv", [*argv, f"results_dir={tmp_path}"])
     GlobalHydra.instance().clear()
