@@ -17,9 +17,10 @@ from bench import CONFIG_DIR as CONFIGS  # the packaged configs (bench/conf/)
 BENCH = str(Path(sys.executable).with_name("bench"))
 
 
-def compose_config(overrides: Sequence[str]) -> DictConfig:
+def compose_config(overrides: Sequence[str], with_hydra: bool = False) -> DictConfig:
+    """The composed config; ``with_hydra``: with its ``hydra`` node (sweeper params)."""
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose("bench", overrides=list(overrides))
+        return compose("bench", overrides=list(overrides), return_hydra_config=with_hydra)
 
 
 @pytest.fixture

@@ -7,17 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from analysis.equal_cost import mean_training_seconds
-from tests.conftest import CONFIGS, compose_config
+from tests.conftest import compose_config
 
 NAMED_FOR = {"ga", "es", "csa_es", "dqn", "a2c", "ppo", "ddpg"}
 
 
 def suite_grid(name: str) -> dict[str, list[str]]:
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose("bench", overrides=[f"suite={name}"], return_hydra_config=True)
+    cfg = compose_config([f"suite={name}"], with_hydra=True)
     return {k: str(v).split(",") for k, v in cfg.hydra.sweeper.params.items()}
 
 
