@@ -62,6 +62,20 @@ def build(name: str, params: Mapping[str, Any]) -> Algorithm:
         raise ConfigError(f"bad hyperparameters for algorithm '{name}': {error}") from error
 
 
+def config_params(algo: Any, family: str, env_id: str) -> dict[str, Any]:
+    """The effective hyperparameters of an ``algo`` config node on an env (its ``tuned``
+    values and non-null ``params``, merged by :func:`resolve_params`)."""
+    from omegaconf import OmegaConf
+
+    tuned = algo.get("tuned")  # an algorithm may ship no tuned values
+    return resolve_params(
+        OmegaConf.to_container(tuned, resolve=True) if tuned is not None else None,
+        OmegaConf.to_container(algo.params, resolve=True),
+        family,
+        env_id,
+    )
+
+
 def resolve_params(
     tuned: Mapping[str, Mapping[str, Any]] | None,
     params: Mapping[str, Any] | None,

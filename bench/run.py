@@ -32,7 +32,7 @@ from bench.paper_scores import RULES, PaperScores
 from bench.paper_scores import rule as paper_rule
 from bench.recorder import Progress, Recorder
 from bench.records import Checkpoints, RunFolder
-from bench.registry import algo_class, build, resolve_params
+from bench.registry import algo_class, build, config_params
 from bench.validate import USER_ERRORS, reject
 
 log = logging.getLogger("bench")
@@ -170,13 +170,7 @@ def _meta(cfg: DictConfig, spec: EnvSpec, factory: EnvFactory) -> dict[str, Any]
 
 def algorithm_params(cfg: DictConfig, spec: EnvSpec) -> dict[str, Any]:
     """The effective hyperparameters of ``cfg.algo`` on ``spec`` (see ``resolve_params``)."""
-    tuned = cfg.algo.get("tuned")  # an algorithm may ship no tuned values
-    return resolve_params(
-        OmegaConf.to_container(tuned, resolve=True) if tuned is not None else None,
-        OmegaConf.to_container(cfg.algo.params, resolve=True),
-        spec.family,
-        spec.id,
-    )
+    return config_params(cfg.algo, spec.family, spec.id)
 
 
 def _paper_rule(cfg: DictConfig, algo: Algorithm) -> str | None:

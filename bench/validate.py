@@ -28,7 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from bench.envs import EnvSpec, EvalProtocol
 from bench.interface import ConfigError, IncompatibleError
 from bench.paper_scores import RULES
-from bench.registry import algo_class, build, resolve_params
+from bench.registry import algo_class, build, config_params
 
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
@@ -143,13 +143,7 @@ def _check_algo(algo_yaml: str, env_yaml: str, eval_yaml: str, in_sweep: bool) -
     if algo.get("name") is None:
         raise ConfigError("algo.name is missing")
     algo_class(algo.name)
-    tuned = algo.get("tuned")
-    params = resolve_params(
-        OmegaConf.to_container(tuned) if tuned is not None else None,
-        OmegaConf.to_container(algo.params),
-        spec.family,
-        spec.id,
-    )
+    params = config_params(algo, spec.family, spec.id)
     try:
         built = build(algo.name, params)
     except ConfigError as error:  # the constructor's own range checks name the bare knob

@@ -182,13 +182,11 @@ class SB3Algorithm(Algorithm):
 
     def hyperparameters(self) -> dict[str, Any]:
         """Every hyperparameter as it runs: configured values, else SB3's own defaults."""
-        defaults = inspect.signature(self.sb3_class.__init__).parameters
-        sb3_names = set(self.sb3_arguments())
-        own = {n: getattr(self, n) for n in self.hyperparameter_names() if n not in sb3_names}
-        sb3 = {
-            name: self.sb3_kwargs.get(name, defaults[name].default) for name in self.sb3_arguments()
+        defaults, sb3_names = self.hyperparameter_defaults(), set(self.sb3_arguments())
+        return {
+            n: self.sb3_kwargs.get(n, default) if n in sb3_names else getattr(self, n)
+            for n, default in defaults.items()
         }
-        return {**own, **sb3}
 
     def policy_size(self) -> int | None:
         return self._policy_size
