@@ -45,12 +45,23 @@ def provenance(results: list[Path]) -> dict[str, Any]:
         "runs": dict(sorted(Counter(m.get("status", "unknown") for m in metas).items())),
         "core_hours": round(sum(_job_seconds(s) for _, s in ran) / 3600, 3),
         "training_cpu_hours": round(sum(s.get("cpu_seconds") or 0 for _, s in ran) / 3600, 3),
+        "core_seconds_by_algo": _by_algo(ran),
         "scales": sorted({float(m.get("scale", 1.0)) for m in metas}),
         "commands": sorted({" ".join(["bench", *m["argv"][1:]]) for m in metas if "argv" in m}),
         "commits": sorted({_commit(m.get("git") or {}) for m in metas}),
         "machines": sorted({_machine(m.get("machine") or {}) for m in metas}),
         "versions": _versions(metas),
     }
+
+
+def _by_algo(ran: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Per algorithm: completed runs and their seconds on a core (:func:`_job_seconds`)."""
+    out: dict[str, dict[str, float]] = {}
+    for meta, summary in ran:
+        entry = out.setdefault(str(meta.get("algo")), {"runs": 0, "core_seconds": 0.0})
+        entry["runs"] += 1
+        entry["core_seconds"] = round(entry["core_seconds"] + _job_seconds(summary), 1)
+    return dict(sorted(out.items()))
 
 
 def _job_seconds(summary: dict[str, Any]) -> float:
@@ -126,7 +137,15 @@ def _experiment_section(folder: Path) -> list[str]:
         lines += [*_markdown(pd.read_csv(glance)), ""]
     if (folder / NOTES).exists():
         lines += [(folder / NOTES).read_text().strip(), ""]
+    by_algo = prov.get("core_seconds_by_algo", {})
     lines += [
+        "Compute by method (core-seconds over completed runs): "
+        + ", ".join(
+            f"{a} {fmt.count(e['core_seconds'])} ({fmt.count(e['runs'])} runs)"
+            for a, e in by_algo.items()
+        )
+        + ".",
+        "",
         f"Machine: {'; '.join(prov['machines'])}. Commits: {', '.join(prov['commits'])}.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()) + ".",

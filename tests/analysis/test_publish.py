@@ -38,6 +38,10 @@ def test_provenance_sums_each_runs_seconds_on_its_core(fake_root: Path) -> None:
     seconds = sum(s["wall_seconds"] + 36.0 for s in summaries)
     assert prov["core_hours"] == pytest.approx(seconds / 3600, abs=1e-3)
     assert prov["runs"] == {"completed": 2, "skipped": 1}
+    expected = {s["algo"]: s["wall_seconds"] + 36.0 for s in summaries}
+    ga = prov["core_seconds_by_algo"]["ga"]
+    assert ga["runs"] == 1 and ga["core_seconds"] == pytest.approx(expected["ga"], abs=0.1)
+    assert "sac" not in prov["core_seconds_by_algo"]  # skipped: no compute
     assert prov["commands"] == ["bench a=1"]
     assert "abc (uncommitted changes)" in prov["commits"]
 
