@@ -212,7 +212,8 @@ def _train(
         policy = algo.train(ctx)
         stop_reason = budget.exhausted() or "algorithm"
         recorder.finish(policy)
-    except (Interrupted, KeyboardInterrupt) as error:
+    except (Interrupted, KeyboardInterrupt, SystemExit) as error:
+        # SystemExit: submitit's preemption handler requeues the SLURM job, then exits
         meta.update(status=records.STATUS_INTERRUPTED, error=repr(error))
         raise
     except Exception as error:
@@ -303,9 +304,15 @@ def _hydra_main(cfg: DictConfig) -> None:
     run(cfg, Path(HydraConfig.get().runtime.output_dir), in_sweep=_in_sweep())
 
 
+PLAN_SHORT_FORMS = {"plan=true": "plan.run=true", "plan=false": "plan.run=false"}
+
+
 def main() -> None:
     """``bench``: Hydra's app; a bad setting is one line on stderr and exit status 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors reach this frame, not Hydra's report
+    # `plan=true` (the issue's spelling) cannot be a Hydra value for the node `plan`, whose
+    # keys `plan.cores=...` set: it is read as `plan.run=true`.
+    sys.argv = [PLAN_SHORT_FORMS.get(arg.lower(), arg) for arg in sys.argv]
     parser = get_args_parser()  # Hydra's own command line, parsed first for a one-line error
     parser.error = lambda message: reject(ConfigError(message))  # type: ignore[method-assign]
     parser.parse_args()

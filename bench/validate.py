@@ -33,10 +33,12 @@ from bench.registry import algo_class, build, config_params
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
-def _integer(minimum: int) -> Callable[[Any], str | None]:
+def _integer(minimum: int, *, nullable: bool = False) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
+        if value is None and nullable:
+            return None
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-        return None if ok else f"an integer >= {minimum}"
+        return None if ok else f"an integer >= {minimum}" + (" or null" if nullable else "")
 
     return check
 
@@ -92,6 +94,11 @@ SETTINGS: dict[str, Callable[[Any], str | None]] = {
     "checkpoint.every_seconds": _number(0, nullable=True),
     "checkpoint.max_replay_buffer_mb": _number(0, strict=False),
     "checkpoint.keep": _boolean,
+    "plan.run": _boolean,
+    "plan.cores": _integer(1, nullable=True),
+    "plan.recalibrate": _boolean,
+    "plan.calibration_seconds": _number(0),
+    "plan.eval_episode_frames": _integer(1, nullable=True),
 }
 
 
@@ -187,21 +194,32 @@ class ValidateConfig(Callback):
 
     # Hydra turns a callback's exceptions into warnings, so a rejection exits from here.
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        job = _job(config)
         try:
-            check_job(_job(config))
+            check_job(job)
         except USER_ERRORS as error:
             reject(error)
+        _plan_if_asked(config, [job])
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         search_path = [
             o for o in config.hydra.overrides.hydra if str(o).startswith("hydra.searchpath")
         ]
-        composer, checked = _Composer(search_path), set()
+        composer, checked, jobs = _Composer(search_path), set(), []
         for overrides in sweep_jobs(config):
             try:
-                _check_sweep_job(overrides, composer, checked)
+                jobs.append(_check_sweep_job(overrides, composer, checked))
             except USER_ERRORS as error:
                 reject(error, f" (in the job {' '.join(overrides)})")
+        _plan_if_asked(config, jobs)
+
+
+def _plan_if_asked(config: DictConfig, jobs: list[DictConfig]) -> None:
+    """``plan=true``: print the checked jobs' plan and exit before any folder or job."""
+    if OmegaConf.select(config, "plan.run", default=False):
+        from bench.plan import plan_and_exit  # calibration imports SB3: only when planning
+
+        plan_and_exit(config, jobs)
 
 
 class _Composer:
@@ -231,22 +249,25 @@ class _Composer:
         return compose(config_name="bench", overrides=[*self.search_path, *overrides])
 
 
-def _check_sweep_job(overrides: list[str], compose: _Composer, checked: set) -> None:
-    """Each (settings, env) pair is checked once; each seed alone."""
+def _check_sweep_job(overrides: list[str], compose: _Composer, checked: set) -> DictConfig:
+    """Each (settings, env) pair is checked once; each seed alone. Returns the job's config."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     seeds = [o for o in overrides if o.startswith("seed=")]
     envs = [o for o in overrides if o.startswith("env=")]
     rest = tuple(o for o in overrides if o not in seeds and o not in envs)
     env = envs[-1] if envs else None
+    job = compose(rest, env)
     if (rest, env) not in checked:
-        check_job(compose(rest, env), in_sweep=True)
+        check_job(job, in_sweep=True)
         checked.add((rest, env))
     for seed in seeds:
         value = OverridesParser.create().parse_override(seed).value()
         accepted = SETTINGS["seed"](value)
         if accepted is not None:
             raise bad("seed", value, accepted)
+        job.seed = value
+    return job
 
 
 def _job(config: DictConfig) -> DictConfig:

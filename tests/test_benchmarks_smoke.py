@@ -23,6 +23,7 @@ SCRIPTS = {
     "ga_encoding": "genome_bytes",
     "sweep_overhead": "per_job_s",
     "maze_batched": "batched_over_per_env",
+    "plan_vs_measured": "ratio",  # ~30 s: it plans, then runs a 2-job sweep
 }
 
 

@@ -5,6 +5,7 @@ generation re-run, as the process backend does (:mod:`bench.population.backends`
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,13 +43,10 @@ class RayEvaluator(ProcessEvaluator):
         self._owns_ray = not ray.is_initialized()
         self._made_temp: str | None = None
         if self._owns_ray:
-            # Short path: Ray's unix sockets live under it (108-byte limit); never the cwd.
-            if temp_dir is None:
+            if address is None and temp_dir is None:
+                # Short path: Ray's unix sockets live under it (108-byte limit); never the cwd.
                 temp_dir = self._made_temp = tempfile.mkdtemp(prefix="neb_ray_")
-            kwargs: dict[str, Any] = {"address": address, "_temp_dir": temp_dir}
-            if address is None:
-                kwargs.update(num_cpus=workers, include_dashboard=False)
-            ray.init(log_to_driver=False, configure_logging=False, **kwargs)
+            _connect(address, temp_dir, workers)
         # Ray hides GPUs (CUDA_VISIBLE_DEVICES="") from actors that reserve none, so a cuda
         # device needs a GPU share: the cluster's GPUs split evenly over the actors (at most 1).
         gpus = 0.0
@@ -59,6 +57,15 @@ class RayEvaluator(ProcessEvaluator):
             gpus = min(1.0, int(total / workers * 1e4) / 1e4)  # Ray takes 4 decimals
         self._actor = ray.remote(num_cpus=1, num_gpus=gpus)(RolloutWorker)
         self.actors = [self._actor.remote(factory, spec, options) for _ in range(workers)]
+        if address is not None:
+            nodes = len(set(self.actor_nodes()))
+            log.info("population: %d Ray actors on %d node(s) of %s", workers, nodes, address)
+
+    def actor_nodes(self) -> list[str]:
+        """The Ray node id each actor runs on (a cluster spreads them over its nodes)."""
+        import ray
+
+        return ray.get([a.__ray_call__.remote(_node_id) for a in self.actors])
 
     @property
     def workers(self) -> int:
@@ -110,3 +117,42 @@ class RayEvaluator(ProcessEvaluator):
             import shutil
 
             shutil.rmtree(self._made_temp, ignore_errors=True)
+
+
+def _node_id(_actor: Any) -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id()
+
+
+# Ray rewrites a loopback address (127.0.0.1, localhost) to this machine's external one unless
+# this is "0": a cluster started on 127.0.0.1 alone is joined with it set (README, Ray).
+LOOPBACK_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _connect(address: str | None, temp_dir: str | None, workers: int) -> None:
+    """Start a local Ray (``address`` None) or join a cluster: ``auto`` (the one ``ray start``
+    left in RAY_TMPDIR, default /tmp/ray), ``host:port`` or the client's ``ray://host:port``.
+    Joining passes no temp folder: the cluster owns its own, and ``auto`` is read from it."""
+    import ray
+
+    if address is None:
+        ray.init(
+            log_to_driver=False, configure_logging=False, _temp_dir=temp_dir,
+            num_cpus=workers, include_dashboard=False,
+        )  # fmt: skip
+        return
+    quiet = {} if address.startswith("ray://") else {"configure_logging": False}
+    try:
+        ray.init(address=address, log_to_driver=False, **quiet)
+    except ConnectionError as error:
+        cause = f" ({error.__cause__})" if error.__cause__ else ""  # e.g. the auth token's
+        hint = ""
+        if os.environ.get(LOOPBACK_VARIABLE) != "0":
+            hint = (
+                f"; a cluster bound to 127.0.0.1 only (ray start --node-ip-address=127.0.0.1)"
+                f" is joined with {LOOPBACK_VARIABLE}=0 set, as it was started"
+            )
+        raise ConnectionError(
+            f"cannot join the Ray cluster at '{address}': {error}{cause}{hint}"
+        ) from error

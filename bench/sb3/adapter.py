@@ -225,6 +225,14 @@ class SB3Algorithm(Algorithm):
             return self.image_policy
         return "MlpPolicy"
 
+    def new_model(self, ctx: TrainContext, venv: VecEnv) -> BaseAlgorithm:
+        """A fresh SB3 model on ``venv`` with this run's hyperparameters (the planner's
+        calibration builds its short ``learn()`` with it too)."""
+        return self.sb3_class(
+            self._policy_name(ctx), venv, seed=ctx.seed, device="cpu", verbose=0,
+            **self._kwargs(venv),
+        )  # fmt: skip
+
     # -- checkpointing ----------------------------------------------------------------------
     def save_checkpoint(self, ctx: TrainContext, model: BaseAlgorithm) -> None:
         files = {"model.zip": lambda path: model.save(path)}
@@ -253,10 +261,7 @@ class SB3Algorithm(Algorithm):
         venv = self._make_venv(ctx)
         restored = self._restore(ctx, venv)
         if restored is None:
-            model = self.sb3_class(
-                self._policy_name(ctx), venv, seed=ctx.seed, device="cpu", verbose=0,
-                **self._kwargs(venv),
-            )  # fmt: skip
+            model = self.new_model(ctx, venv)
         else:
             model, venv = restored
         # Without a logger of its own, every learn() makes an empty SB3-<date> folder in the
