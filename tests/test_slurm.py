@@ -163,10 +163,6 @@ PREEMPTED = ["algo=es", "budget.frames=100000", "budget.eval_every_frames=50000"
              "checkpoint.every_frames=5000", "hydra.launcher.timeout_min=60"]  # fmt: skip
 
 
-def _job_states(slurm: Cluster, partition: str) -> list[str]:
-    return slurm.run("squeue", "-h", "-p", partition, "-o", "%T").split()
-
-
 def test_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
     slurm: Cluster, tmp_path: Path
 ) -> None:
@@ -184,10 +180,17 @@ def test_preempted_job_is_requeued_and_resumes_from_its_checkpoint(
         slurm.run(
             "sbatch", "--partition=urgent", "--exclusive", "--output=/dev/null", "--wrap=true"
         )
-        _wait_for(lambda: _job_states(slurm, "debug") == ["PENDING"], 60, "the requeue")
-        # Requeued and pending: no process runs it, and its record says interrupted (submitit
-        # leaves by SystemExit, which bench/run.py records as an interruption).
-        assert _meta(folder)["status"] == "interrupted" and _meta(folder)["attempts"] == 1
+        # The first attempt records itself interrupted as it leaves (submitit exits by
+        # SystemExit, which bench/run.py records as an interruption); the requeued job starts
+        # again some seconds later (cred_expire): watch the record through that window.
+        seen: set[tuple[str, int]] = set()
+
+        def interrupted_seen() -> bool:
+            meta = _meta(folder)
+            seen.add((meta["status"], meta["attempts"]))
+            return ("interrupted", 1) in seen
+
+        _wait_for(interrupted_seen, 90, f"the first attempt recorded interrupted (saw {seen})")
         sweep.wait(timeout=150)
     finally:
         if sweep.poll() is None:
