@@ -103,20 +103,28 @@ def node_addresses() -> set[str]:
     return {node["NodeManagerAddress"] for node in ray.nodes() if node["Alive"]}
 
 
+SEEDS = np.arange(24 * 4).reshape(24, 4) + 3  # 24 genomes x 4 episodes
+
+
+def evaluator(env, backend: str, address: str | None = None):
+    """A small MLP population on ``env``: 4 actors on the cluster at ``address``."""
+    spec, options = net_spec(env, "mlp", hidden=(16,)), RolloutOptions(max_envs=4)
+    return make_evaluator(backend, env, spec, options, workers=4, ray_address=address)
+
+
+def vector_returns(env) -> np.ndarray:
+    with evaluator(env, "vector") as ev:
+        return ev.evaluate(batch(), SEEDS).returns
+
+
 def test_a_two_node_cluster_gives_the_vector_returns_from_both_nodes(two_nodes, cartpole):
-    spec = net_spec(cartpole, "mlp", hidden=(16,))
-    seeds = np.arange(24 * 4).reshape(24, 4) + 3
-    with make_evaluator("vector", cartpole, spec, RolloutOptions(max_envs=4)) as ev:
-        reference = ev.evaluate(batch(), seeds)
-    with make_evaluator(
-        "ray", cartpole, spec, RolloutOptions(max_envs=4), workers=4,
-        ray_address=two_nodes.address,
-    ) as ev:  # fmt: skip
+    reference = vector_returns(cartpole)
+    with evaluator(cartpole, "ray", two_nodes.address) as ev:
         nodes = ev.actor_nodes()
-        result = ev.evaluate(batch(), seeds)
+        result = ev.evaluate(batch(), SEEDS)
         assert node_addresses() == {"127.0.0.1"}  # nothing bound beyond loopback
     assert len(set(nodes)) == 2  # 4 one-CPU actors on two 2-CPU nodes: both work every batch
-    assert np.array_equal(result.returns, reference.returns)
+    assert np.array_equal(result.returns, reference)
     assert not ray.is_initialized()  # the run disconnected; the cluster lives on
     assert len(two_nodes.list_all_nodes()) == 2
 
@@ -145,22 +153,16 @@ def test_a_removed_node_has_its_actors_replaced_with_identical_returns(loopback,
     try:
         doomed = cluster.add_node(num_cpus=2)
         cluster.wait_for_nodes()
-        spec = net_spec(cartpole, "mlp", hidden=(16,))
-        seeds = np.arange(24 * 4).reshape(24, 4) + 5
-        with make_evaluator("vector", cartpole, spec, RolloutOptions(max_envs=4)) as ev:
-            reference = ev.evaluate(batch(), seeds)
-        with make_evaluator(
-            "ray", cartpole, spec, RolloutOptions(max_envs=4), workers=4,
-            ray_address=cluster.address,
-        ) as ev:  # fmt: skip
-            before = ev.evaluate(batch(), seeds)
+        reference = vector_returns(cartpole)
+        with evaluator(cartpole, "ray", cluster.address) as ev:
+            before = ev.evaluate(batch(), SEEDS)
             assert len(set(ev.actor_nodes())) == 2
             cluster.add_node(num_cpus=2)  # where the replacements go, as an autoscaler would
             cluster.remove_node(doomed, allow_graceful=False)
             deadline = time.monotonic() + 60
             while doomed.node_id in alive_nodes() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            after = ev.evaluate(batch(), seeds)
+            after = ev.evaluate(batch(), SEEDS)
             restarts, nodes = ev.restarts, set(ev.actor_nodes())
     finally:
         if ray.is_initialized():
@@ -168,8 +170,8 @@ def test_a_removed_node_has_its_actors_replaced_with_identical_returns(loopback,
         cluster.shutdown()
     assert restarts == 2  # the two actors of the removed node
     assert doomed.node_id not in nodes
-    assert np.array_equal(before.returns, reference.returns)
-    assert np.array_equal(after.returns, reference.returns)
+    assert np.array_equal(before.returns, reference)
+    assert np.array_equal(after.returns, reference)
 
 
 def alive_nodes() -> set[str]:
