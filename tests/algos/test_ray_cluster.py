@@ -6,6 +6,7 @@ and is stopped at the end with no process left behind."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -130,12 +131,15 @@ def test_a_two_node_cluster_gives_the_vector_returns_from_both_nodes(two_nodes, 
 
 
 @pytest.mark.parametrize("name", ["ga", "es"])
-def test_ga_and_es_runs_on_the_cluster_equal_the_vector_run(two_nodes, tmp_path, name):
-    """Whole generation loops (training, validation, caches): records equal the vector run's."""
+def test_ga_and_es_runs_on_the_cluster_equal_the_vector_run(two_nodes, tmp_path, name, caplog):
+    """Whole generation loops (training, validation, caches) on both nodes: records equal the
+    vector run's."""
+    caplog.set_level(logging.INFO, logger="bench.population.backends")
     vector = run_job(tmp_path / "vector", *contract_args(name))[1]
     joined = run_job(tmp_path / "ray", *contract_args(
         name, "algo.params.backend=ray", "algo.params.workers=4",
         f"algo.params.ray_address={two_nodes.address}"))[1]  # fmt: skip
+    assert "4 Ray actors on 2 node(s)" in caplog.text  # every generation split over both
     for table_name in ("generations.csv", "metrics.csv"):
         assert table(joined / table_name) == table(vector / table_name)
 
