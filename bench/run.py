@@ -46,6 +46,13 @@ def _raise_interrupted(signum: int, _frame: Any) -> None:
     raise Interrupted(f"signal {signal.Signals(signum).name}")
 
 
+def _signals_to_catch() -> tuple[signal.Signals, ...]:
+    """SIGTERM records the run interrupted, except in a submitit job: SLURM sends SIGTERM to
+    a job it requeues, which submitit ignores on purpose; its preemption signal (USR2) requeues
+    the job and exits by SystemExit, recorded as interrupted in ``_train``."""
+    return () if os.environ.get("SUBMITIT_EXECUTOR") else (signal.SIGTERM,)
+
+
 def run_dir_of(cfg: DictConfig) -> Path:
     experiment = Path(cfg.results_dir) / cfg.experiment_name
     return experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
@@ -207,7 +214,7 @@ def _train(
     ctx = _context(cfg, folder, factory, limits, label, meta["paper_score"] in RULES, loggers)
     budget, recorder, checkpoints = ctx.budget, ctx.recorder, ctx.checkpoints
     torch.manual_seed(int(cfg.seed))
-    old_handlers = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
+    old_handlers = {s: signal.signal(s, _raise_interrupted) for s in _signals_to_catch()}
     try:
         policy = algo.train(ctx)
         stop_reason = budget.exhausted() or "algorithm"
