@@ -25,10 +25,11 @@ import numpy as np
 from bench.interface import ConfigError, Contract
 from bench.paper_scores import PaperScores, median_return
 from bench.population.genomes import DenseGenomes, GenomeBatch
-from bench.population.method import SEED_HIGH, PopulationMethod, Strategy, shaped_fitness
+from bench.population.method import SEED_HIGH, PopulationMethod
 from bench.population.networks import PolicyNet
 from bench.population.obs_norm import WONG_2024, NormRule
 from bench.population.rollout import PopulationResult
+from bench.population.strategy import Strategy, shaped_fitness
 
 
 def default_popsize(n: int) -> int:

@@ -17,7 +17,7 @@ arXiv 1703.03864; Wong et al. 2024, arXiv 2402.06912) is applied here, for every
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -31,51 +31,9 @@ from bench.population.genomes import GenomeBatch
 from bench.population.networks import CNNS, NETWORKS, NetSpec, NetworkPolicy, PolicyNet
 from bench.population.obs_norm import OPENAI_ES, NormRule, RunningObsNorm
 from bench.population.rollout import PopulationResult, RolloutOptions, default_max_envs
+from bench.population.strategy import Strategy
 
 SEED_HIGH = 2**31 - 1  # episode reset seeds are drawn in [0, SEED_HIGH)
-
-
-class Strategy(ABC):
-    """Ask/tell over genome batches; maximises the mean return of each genome."""
-
-    @abstractmethod
-    def ask(self, rng: np.random.Generator) -> GenomeBatch:
-        """This generation's genomes."""
-
-    def shared(self) -> Mapping[str, np.ndarray]:
-        """Vectors the batch refers to by name (the ES mean): sent to workers once per ask."""
-        return {}
-
-    @abstractmethod
-    def tell(
-        self, batch: GenomeBatch, result: PopulationResult, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        """Update from the batch's results; return extra generation-row columns."""
-
-    def validation(self) -> tuple[GenomeBatch, int] | None:
-        """Genomes to evaluate again after :meth:`tell`, and episodes each (the GA's elite
-        candidates); None: no validation round. Charged to the budget like training."""
-        return None
-
-    def tell_validation(self, batch: GenomeBatch, result: PopulationResult) -> dict[str, Any]:
-        """Results of the :meth:`validation` round; extra generation-row columns."""
-        return {}
-
-    @abstractmethod
-    def best(self) -> np.ndarray:
-        """Weights (P,) of the policy to evaluate and return (elite, ES mean, ...)."""
-
-    @abstractmethod
-    def state_dict(self) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
-
-
-def shaped_fitness(result: PopulationResult, reward_shift: float) -> np.ndarray:
-    """Mean return with ``reward_shift`` added to every step's reward: sum_t (r_t + shift) =
-    return + shift * length, so shaping needs no per-step hook. Training only."""
-    return result.fitness + reward_shift * result.lengths.mean(axis=1)
 
 
 class LazyPolicy:

@@ -33,9 +33,10 @@ from bench.population.genomes import (
     chain_nbytes,
     chain_params,
 )
-from bench.population.method import SEED_HIGH, PopulationMethod, Strategy
+from bench.population.method import SEED_HIGH, PopulationMethod
 from bench.population.networks import PolicyNet
 from bench.population.rollout import PopulationResult
+from bench.population.strategy import Strategy
 from bench.registry import register
 
 

@@ -23,14 +23,10 @@ import scipy.stats
 
 from bench.interface import ConfigError, Contract
 from bench.population.genomes import GenomeBatch, NoiseTable, Perturbations
-from bench.population.method import (
-    SEED_HIGH,
-    PopulationMethod,
-    Strategy,
-    shaped_fitness,
-)
+from bench.population.method import SEED_HIGH, PopulationMethod
 from bench.population.networks import PolicyNet
 from bench.population.rollout import PopulationResult
+from bench.population.strategy import Strategy, shaped_fitness
 from bench.registry import register
 
 
