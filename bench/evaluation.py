@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ import numpy as np
 from bench.budget import Budget
 from bench.envs import EnvFactory
 from bench.interface import Policy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,15 +26,19 @@ class EvalResult:
         return float(np.mean(self.returns))
 
 
-def evaluate(policy: Policy, factory: EnvFactory) -> EvalResult:
+def evaluate(policy: Policy, factory: EnvFactory, log_every_seconds: float = 30.0) -> EvalResult:
     """Run ``factory.protocol.episodes`` episodes; episode ``i`` is reset with ``seed + i``.
 
     Every run and every algorithm sees the same episode seeds, so differences between
-    evaluations come from the policies, not from the draw of start states.
+    evaluations come from the policies, not from the draw of start states. An evaluation that
+    takes longer than ``log_every_seconds`` logs where it is: a policy that never loses (a
+    constant action lives to the 100,000-step cap in Frostbite and Seaquest) can spend an hour
+    in one evaluation, which would otherwise look like a hung run.
     """
     protocol = factory.protocol
     env = factory.make(seed=protocol.seed, train=False)
     returns, lengths = [], []
+    next_log = time.monotonic() + log_every_seconds
     try:
         for i in range(protocol.episodes):
             obs, _ = env.reset(seed=protocol.seed + i)
@@ -43,6 +50,9 @@ def evaluate(policy: Policy, factory: EnvFactory) -> EvalResult:
                 total += float(reward)
                 steps += 1
                 done = terminated or truncated
+                if time.monotonic() >= next_log:
+                    next_log = time.monotonic() + log_every_seconds
+                    _log_progress(factory, i, steps, total)
             returns.append(total)
             lengths.append(steps)
     finally:
@@ -53,6 +63,16 @@ def evaluate(policy: Policy, factory: EnvFactory) -> EvalResult:
         lengths=lengths_arr,
         frames=int(lengths_arr.sum()) * factory.spec.frame_skip,
     )
+
+
+def _log_progress(factory: EnvFactory, episode: int, steps: int, total: float) -> None:
+    protocol, spec = factory.protocol, factory.spec
+    cap = protocol.max_episode_frames // spec.frame_skip if spec.is_atari else None
+    cap_text = f" (cap {cap:,} steps)" if cap else ""
+    log.info(
+        "%s: evaluating, episode %d/%d at step %d%s, return so far %.1f",
+        spec.name, episode + 1, protocol.episodes, steps, cap_text, total,
+    )  # fmt: skip
 
 
 def evaluate_off_budget(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from bench.recorder import Progress
 
 
@@ -23,3 +25,24 @@ def test_progress_before_the_first_charge_says_eta_unknown(caplog):
         progress.update(0, eval_mean=None, wall=0.0)
     line = caplog.records[-1].getMessage()
     assert "ETA unknown" in line and "nan" not in line
+
+
+def test_a_long_evaluation_logs_where_it_is(caplog):
+    """A policy that never loses can spend an hour in one evaluation: it must not look hung."""
+    from bench.envs import EnvFactory, EnvSpec, EvalProtocol
+    from bench.evaluation import evaluate
+
+    class Noop:
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            return np.zeros(len(observation), dtype=np.int64), None
+
+    protocol = EvalProtocol(name="short", episodes=2, noop_max=0, max_episode_frames=400)
+    factory = EnvFactory(EnvSpec("pong_ram", "ALE/Pong-v5", "atari_ram"), protocol)
+    with caplog.at_level(logging.INFO, logger="bench.evaluation"):
+        result = evaluate(Noop(), factory, log_every_seconds=0.0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bench.evaluation"]
+    assert len(lines) == result.lengths.sum() == 2 * 100  # every step, at log_every_seconds=0
+    assert (
+        lines[0] == "pong_ram: evaluating, episode 1/2 at step 1 (cap 100 steps), return so far 0.0"
+    )
+    assert lines[-1].startswith("pong_ram: evaluating, episode 2/2 at step 100 ")
