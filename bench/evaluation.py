@@ -76,12 +76,12 @@ def _log_progress(factory: EnvFactory, episode: int, steps: int, total: float) -
 
 
 def evaluate_off_budget(
-    policy: Policy, factory: EnvFactory, budget: Budget
+    policy: Policy, factory: EnvFactory, budget: Budget, log_every_seconds: float = 30.0
 ) -> tuple[EvalResult, float]:
     """:func:`evaluate` with the training clocks paused; also returns its wall seconds."""
     budget.pause()
     start = time.perf_counter()
     try:
-        return evaluate(policy, factory), time.perf_counter() - start
+        return evaluate(policy, factory, log_every_seconds), time.perf_counter() - start
     finally:
         budget.resume()

@@ -59,8 +59,16 @@ def rule(name: str) -> PaperRule:
 class PaperScores:
     """Tests and figures of one run under one paper's rule (``paper_scores.csv``)."""
 
-    def __init__(self, name: str, folder: RunFolder, factory: EnvFactory, budget: Budget):
+    def __init__(
+        self,
+        name: str,
+        folder: RunFolder,
+        factory: EnvFactory,
+        budget: Budget,
+        log_every_seconds: float = 30.0,  # progress lines of a long test (the run's progress)
+    ):
         self.name, self.rule = name, rule(name)
+        self.log_every_seconds = log_every_seconds
         self.path = folder.paper_scores
         self.factory, self.budget = factory, budget
         self.rows: list[dict[str, Any]] = []
@@ -68,7 +76,9 @@ class PaperScores:
 
     def test(self, policy: Policy) -> EvalResult:
         """The protocol's episodes, off the training clocks."""
-        result, seconds = evaluate_off_budget(policy, self.factory, self.budget)
+        result, seconds = evaluate_off_budget(
+            policy, self.factory, self.budget, self.log_every_seconds
+        )
         self.test_wall_seconds += seconds
         self.test_frames += result.frames
         return result

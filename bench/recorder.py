@@ -130,7 +130,8 @@ class Recorder:
     # -- called by the runner -------------------------------------------------------------
     def evaluate(self, policy: Policy) -> EvalResult:
         """Evaluate now, append a metrics row, and move the next evaluation point on."""
-        result, seconds = evaluate_off_budget(policy, self.factory, self.budget)
+        every = self.progress.every if self.progress is not None else 30.0
+        result, seconds = evaluate_off_budget(policy, self.factory, self.budget, every)
         self.eval_wall_seconds += seconds
         self.eval_frames += result.frames
         frames = self.budget.frames

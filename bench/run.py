@@ -284,7 +284,8 @@ def _context(
     )
     checkpoints.register("budget", budget)
     checkpoints.register("recorder", recorder)
-    scores = PaperScores(cfg.paper_score, folder, factory, budget) if paper else None
+    every = cfg.progress.log_every_seconds
+    scores = PaperScores(cfg.paper_score, folder, factory, budget, every) if paper else None
     if scores is not None:
         checkpoints.register("paper_scores", scores)
     checkpoints.track_frames(lambda: budget.frames)

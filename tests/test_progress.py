@@ -46,3 +46,25 @@ def test_a_long_evaluation_logs_where_it_is(caplog):
         lines[0] == "pong_ram: evaluating, episode 1/2 at step 1 (cap 100 steps), return so far 0.0"
     )
     assert lines[-1].startswith("pong_ram: evaluating, episode 2/2 at step 100 ")
+
+
+def test_the_runs_progress_cadence_reaches_its_evaluations(tmp_path, caplog):
+    """``progress.log_every_seconds`` sets the evaluation's lines too, not a default of its own."""
+    from bench.budget import Budget, BudgetLimits
+    from bench.envs import EnvFactory, EnvSpec, EvalProtocol
+    from bench.recorder import Recorder
+    from bench.records import RunFolder
+
+    class Left:
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            return np.zeros(len(observation), dtype=np.int64), None
+
+    factory = EnvFactory(EnvSpec("cartpole", "CartPole-v1", "classic"), EvalProtocol(episodes=1))
+    budget = Budget(BudgetLimits(frames=100, eval_every_frames=50))
+    progress = Progress(total_frames=100, label="cartpole/x/seed=0", log_every_seconds=0.0)
+    recorder = Recorder(RunFolder(tmp_path), factory, budget, progress)
+    with caplog.at_level(logging.INFO, logger="bench.evaluation"):
+        result = recorder.evaluate(Left())
+    lines = [r.getMessage() for r in caplog.records if r.name == "bench.evaluation"]
+    assert len(lines) == result.lengths.sum() > 0  # the default cadence (30 s) would log none
+    assert lines[0] == "cartpole: evaluating, episode 1/1 at step 1, return so far 1.0"
