@@ -29,22 +29,23 @@ from bench.records import RunFolder, write_csv
 class PaperRule:
     """A paper's scoring rule: its text (stored with every figure) and how tests combine."""
 
-    text: str
+    text: str  # {episodes}: the run's test episodes, which a scaled run may cut from the paper's
     combine: str  # "max": the best test within the frame budget; "last": the final test
 
 
 RULES: dict[str, PaperRule] = {
     "wong2024": PaperRule(
         "Wong et al. 2024: every 5 generations, the best offspring so far and the mean, each on "
-        "the protocol's test episodes (10); a test scores max(median(best), median(mean)); the "
-        "run's figure is the maximum over tests within the frame budget (es/src/rl_es/main.py:"
-        "112,118; collect_data.py:162; paper_plots.ipynb)",
+        "the protocol's test episodes ({episodes}; the paper's 10); a test scores "
+        "max(median(best), median(mean)); the run's figure is the maximum over tests within the "
+        "frame budget (es/src/rl_es/main.py:112,118; collect_data.py:162; paper_plots.ipynb)",
         "max",
     ),
     "such2017": PaperRule(
         "Such et al. 2017: the elite of the generation with the best mean validation score "
-        "(selected by validation, never by test), tested on the protocol's episodes (200), not "
-        "charged; the run's figure is their mean (gpu_implementation/ga.py:201-225)",
+        "(selected by validation, never by test), tested on the protocol's episodes ({episodes}; "
+        "the paper's 200), not charged; the run's figure is their mean "
+        "(gpu_implementation/ga.py:201-225)",
         "last",
     ),
 }
@@ -101,7 +102,7 @@ class PaperScores:
         return {
             "paper_score": None if figure is None else figure["score"],
             "paper_score_frames": None if figure is None else figure["frames"],
-            "paper_score_rule": self.rule.text,
+            "paper_score_rule": self.rule.text.format(episodes=self.factory.protocol.episodes),
             "paper_score_tests": len(self.rows),
             "paper_score_test_frames": self.test_frames,
             "paper_score_test_wall_seconds": round(self.test_wall_seconds, 4),

@@ -58,13 +58,15 @@ def test_such_experiment_is_the_papers_protocol() -> None:
 def test_scale_shrinks_the_budget_only_and_is_recorded(tmp_path: Path) -> None:
     meta, folder = run_job(
         tmp_path, "experiment=wong2024_classic", "algo=csa_es", "env=cartpole", "scale=0.004",
-        "seed=0", "hydra.mode=RUN",
+        "seed=0", "eval.episodes=3", "hydra.mode=RUN",
     )  # fmt: skip
     assert meta["status"] == "completed" and meta["scale"] == 0.004
     assert meta["budget_limits"]["frames"] == 2_000  # 500k x 0.004
     assert meta["hyperparameters"]["sigma0"] == 0.1 and meta["hyperparameters"]["popsize"] == 4
     summary = (folder / "summary.json").read_text()
     assert '"scale": 0.004' in summary and '"paper_score_rule": "Wong' in summary
+    # The rule's text names the run's own test episodes beside the paper's.
+    assert "test episodes (3; the paper's 10)" in summary
     assert (folder / "paper_scores.csv").exists()
 
 
