@@ -58,7 +58,7 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return experiment / cfg.env.name / cfg.algo.name / f"seed={cfg.seed}"
 
 
-def _limits(cfg: DictConfig) -> BudgetLimits:
+def scaled_limits(cfg: DictConfig) -> BudgetLimits:
     """The budget times ``scale`` (a paper's budget shrunk for a small machine, recorded)."""
     budget, scale = cfg.budget, float(cfg.scale)
     if scale <= 0:
@@ -94,7 +94,7 @@ def _scaled_eval_every(frames: int, every: int, scaled_frames: int) -> int:
     return max(1, round(scaled_frames / points))
 
 
-def _outside_paper_seeds(cfg: DictConfig) -> str | None:
+def outside_paper_seeds(cfg: DictConfig) -> str | None:
     """Why this seed is not run (``seeds_per_algo``: the paper ran fewer), or None."""
     counts = cfg.get("seeds_per_algo")
     if not counts:
@@ -133,12 +133,12 @@ def run(cfg: DictConfig, run_dir: Path | None = None, in_sweep: bool = False) ->
     meta = _meta(cfg, spec, factory)
     try:
         algo = _build_algorithm(cfg, spec)
-        limits = _limits(cfg)
+        limits = scaled_limits(cfg)
     except IncompatibleError as error:
         if not in_sweep:
             raise
         return _skip(folder, meta, str(error))
-    outside = _outside_paper_seeds(cfg)
+    outside = outside_paper_seeds(cfg)
     if outside is not None:
         return _skip(folder, meta, outside)
     previous = records.read_json(folder.meta) if folder.meta.exists() else {}
@@ -166,7 +166,7 @@ def _meta(cfg: DictConfig, spec: EnvSpec, factory: EnvFactory) -> dict[str, Any]
         **_identity(cfg, spec, algo_class(cfg.algo.name).kind),
         "eval_protocol": factory.protocol.id,
         "frame_skip": spec.frame_skip,
-        "budget_limits": dataclasses.asdict(_limits(cfg)),  # scaled by ``scale``
+        "budget_limits": dataclasses.asdict(scaled_limits(cfg)),  # scaled by ``scale``
         "versions": records.package_versions(),
         "git": records.git_state(),
         "machine": records.machine_info(),

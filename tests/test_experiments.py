@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from bench.envs import EvalProtocol
 from bench.paper_scores import RULES
 from bench.registry import names
-from bench.run import _limits
+from bench.run import scaled_limits
 from tests.algos.conftest import run_job
 from tests.conftest import CONFIGS, compose_config
 
@@ -78,7 +78,7 @@ def test_scaled_budgets_evaluate_fewer_times(scale: float, frames: int, eval_eve
     """50 points at the paper's budget; scaled, the points shrink with it, down to 10."""
     cfg = compose_config(["experiment=wong2024_classic", "algo=csa_es", "env=cartpole",
                           f"scale={scale}"])  # fmt: skip
-    limits = _limits(cfg)
+    limits = scaled_limits(cfg)
     assert (limits.frames, limits.eval_every_frames) == (frames, eval_every)
 
 

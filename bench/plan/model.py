@@ -29,7 +29,7 @@ from bench.plan.rates import Rates, Scaling
 from bench.population.method import PopulationMethod
 from bench.records import RunFolder
 from bench.registry import algo_class, build, config_params
-from bench.run import _limits, _outside_paper_seeds, run_dir_of
+from bench.run import outside_paper_seeds, run_dir_of, scaled_limits
 
 JOB_OVERHEAD_SECONDS = 0.6  # harness seconds a job besides training (BENCHMARKS.md 6: 0.54-0.60)
 UNKNOWN_EPISODE_FRAMES = 1_000  # evaluation episode length for an env without a time limit
@@ -89,7 +89,7 @@ class Cost:
 def describe(cfg: DictConfig) -> Job:
     """The job's budget, evaluation schedule and resources, and whether it will train."""
     spec = EnvSpec(**OmegaConf.to_container(cfg.env, resolve=True))
-    limits = _limits(cfg)
+    limits = scaled_limits(cfg)
     population = issubclass(algo_class(cfg.algo.name), PopulationMethod)
     params = config_params(cfg.algo, spec.family, spec.id)
     spread = params.get("backend", "vector") != "vector"
@@ -115,7 +115,7 @@ def _skip_reason(cfg: DictConfig, spec: EnvSpec, params: dict) -> str | None:
         build(cfg.algo.name, params).check_compatible(spec)
     except IncompatibleError as error:
         return str(error)
-    return _outside_paper_seeds(cfg)
+    return outside_paper_seeds(cfg)
 
 
 def balance(rounds: Sequence[tuple[int, int]], cores: int) -> float:
