@@ -127,11 +127,18 @@ class Recorder:
             self.progress.update(self.budget.frames, last, self.budget.wall_seconds())
         return result
 
+    @property
+    def log_every_seconds(self) -> float:
+        """The run's progress cadence (``progress.log_every_seconds``), for any long inner loop
+        that must not look hung: an evaluation, a generation's rollouts."""
+        return self.progress.every if self.progress is not None else 30.0
+
     # -- called by the runner -------------------------------------------------------------
     def evaluate(self, policy: Policy) -> EvalResult:
         """Evaluate now, append a metrics row, and move the next evaluation point on."""
-        every = self.progress.every if self.progress is not None else 30.0
-        result, seconds = evaluate_off_budget(policy, self.factory, self.budget, every)
+        result, seconds = evaluate_off_budget(
+            policy, self.factory, self.budget, self.log_every_seconds
+        )
         self.eval_wall_seconds += seconds
         self.eval_frames += result.frames
         frames = self.budget.frames

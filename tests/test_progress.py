@@ -68,3 +68,17 @@ def test_the_runs_progress_cadence_reaches_its_evaluations(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "bench.evaluation"]
     assert len(lines) == result.lengths.sum() > 0  # the default cadence (30 s) would log none
     assert lines[0] == "cartpole: evaluating, episode 1/1 at step 1, return so far 1.0"
+
+
+def test_the_runs_progress_cadence_reaches_its_generations(tmp_path, caplog):
+    """A population run's rollouts log at ``progress.log_every_seconds`` too (in-process)."""
+    from tests.algos.conftest import run_job
+
+    with caplog.at_level(logging.INFO, logger="bench.population.slot_table"):
+        meta, _ = run_job(
+            tmp_path, "algo=csa_es", "env=cartpole", "budget.frames=300", "eval.episodes=1",
+            "algo.params.backend=vector", "progress.log_every_seconds=0",
+        )  # fmt: skip
+    lines = [r.getMessage() for r in caplog.records if r.name == "bench.population.slot_table"]
+    assert meta["status"] == "completed"
+    assert lines and lines[0].startswith("cartpole: rollouts, 0/")

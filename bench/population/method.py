@@ -199,9 +199,11 @@ class PopulationMethod(Algorithm):
             if not torch.cuda.is_available():  # fail here, not in every worker's first call
                 raise ConfigError(f"device={ctx.device} but torch sees no CUDA device")
         slots = self.max_envs or default_max_envs(self.net.dense, self.net.num_params)
+        every = None if ctx.recorder is None else ctx.recorder.log_every_seconds  # calibration
         options = RolloutOptions(
             int(slots), self.max_episode_steps, self.behaviour_for(spec), ctx.device,
             cache_genomes=self.genomes_to_cache(), action_noise=self.training_action_noise(),
+            log_every_seconds=every,
         )  # fmt: skip
         self.evaluator = make_evaluator(
             self.backend, ctx.env, self.net_spec, options, self.workers, self.ray_address

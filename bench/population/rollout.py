@@ -17,7 +17,7 @@ reproducible run to run but need not equal the CPU's bit for bit (different kern
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,7 +30,8 @@ from bench.envs import EnvFactory
 from bench.population.batched_rollout import run_batched
 from bench.population.genomes import GenomeBatch, GenomeStore
 from bench.population.networks import NetSpec
-from bench.population.obs_norm import ObsNorm, ObsStats, net_input
+from bench.population.obs_norm import ObsNorm, ObsStats
+from bench.population.slot_table import Behaviour, SlotTable
 
 
 # -- behaviour descriptors -----------------------------------------------------------------------
@@ -43,7 +44,7 @@ def _xy(env: gym.Env, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
     raise ValueError("behaviour 'xy' needs info['x'], info['y'] or a MuJoCo env")
 
 
-BEHAVIOURS: dict[str, Callable[[gym.Env, np.ndarray, dict[str, Any]], np.ndarray]] = {
+BEHAVIOURS: dict[str, Behaviour] = {
     "xy": _xy,  # final x-y position (Lehman & Stanley 2011; Such et al. 2017)
     "ram": lambda env, obs, info: env.unwrapped.ale.getRAM().astype(np.float32),  # Conti et al.
     "final_obs": lambda env, obs, info: np.asarray(obs, np.float32).ravel(),
@@ -118,6 +119,10 @@ class RolloutOptions:
             the in-process backend runs with the run's configured ``torch_threads``.
         action_noise: std of Gaussian noise added to continuous actions (OpenAI-ES's
             ``ac_noise_std``); each episode's noise comes from its own reset seed.
+        log_every_seconds: a call's rollouts log where they are at this cadence (None: never).
+            A generation of policies that idle to the time limit (Seaquest RAM: 128 x 27,000
+            steps) takes 20 minutes on a core and must not look hung. Logged by the process
+            that steps the envs: the in-process backend's lines reach the run's log.
     """
 
     max_envs: int = 256
@@ -127,6 +132,7 @@ class RolloutOptions:
     cache_genomes: int = 32
     torch_threads: int | None = None
     action_noise: float = 0.0
+    log_every_seconds: float | None = None
 
 
 def default_max_envs(dense: bool, num_params: int) -> int:
@@ -149,11 +155,8 @@ def default_max_envs(dense: bool, num_params: int) -> int:
 
 # -- the worker ----------------------------------------------------------------------------------
 class RolloutWorker:
-    """Runs episodes for a genome batch in lock-step env slots (the code every backend runs).
-
-    Jobs ``(k, e)`` go to free slots in order; a slot whose episode ends takes the next job, and
-    once the queue is empty finished slots drop out of the batched forward.
-    """
+    """Runs episodes for a genome batch in lock-step env slots (the code every backend runs):
+    a :class:`~bench.population.slot_table.SlotTable` per call, or a batched simulator's."""
 
     def __init__(self, factory: EnvFactory, spec: NetSpec, options: RolloutOptions) -> None:
         if options.torch_threads is not None:
@@ -195,7 +198,8 @@ class RolloutWorker:
                 out = run_batched(self, make_robots, batch, seeds, limit, obs_norm, collect_obs)
         else:
             n = min(self.options.max_envs, seeds.size)
-            table = _SlotTable(self, batch, seeds, self._slots(n)[:n])
+            behaviour = BEHAVIOURS[self.options.behaviour] if self.options.behaviour else None
+            table = SlotTable(self, batch, seeds, self._slots(n)[:n], behaviour)
             stats = ObsStats.zeros(self.spec.obs_shape) if collect_obs else None
             grad = torch.is_grad_enabled()
             torch.set_grad_enabled(False)  # once per call, not a no_grad context per step
@@ -215,112 +219,3 @@ class RolloutWorker:
         for env in self.envs:
             env.close()
         self.envs = []
-
-
-class _SlotTable:
-    """One call's episodes on ``n`` env slots: the job queue, each slot's running episode, and
-    the (K, E) results. Plain Python containers in the per-step and per-episode paths: numpy
-    scalar indexing and np.ndindex cost more than a CartPole step."""
-
-    def __init__(
-        self, worker: RolloutWorker, batch: GenomeBatch, seeds: np.ndarray, params: torch.Tensor
-    ) -> None:
-        k_count, e_count = seeds.shape
-        n = len(params)
-        self.worker, self.batch, self.params, self.e_count = worker, batch, params, e_count
-        self.envs = worker.envs
-        self.returns = np.zeros((k_count, e_count))
-        self.lengths = np.zeros((k_count, e_count), dtype=np.int64)
-        name = worker.options.behaviour
-        self.behaviour = BEHAVIOURS[name] if name else None
-        self._descriptors: list[list[Any]] = [[None] * e_count for _ in range(k_count)]
-        self.cap = worker.options.max_episode_steps or 2**62
-        # uint8 observations (Atari RAM / pixels) stay uint8: a quarter of the bytes to copy per
-        # step (and to send to a GPU); the net converts them exactly to float32 before scaling.
-        space = self.envs[0].observation_space
-        obs_dtype = np.uint8 if getattr(space, "dtype", None) == np.uint8 else np.float32
-        self.obs = np.zeros((n, *worker.spec.obs_shape), dtype=obs_dtype)
-        self.jobs = ((k, e) for k in range(k_count) for e in range(e_count))
-        self.slot_job: list[tuple[int, int] | None] = [None] * n
-        self.acc, self.steps = [0.0] * n, [0] * n
-        self.pending: dict[int, np.ndarray] = {}  # genomes with episodes still to start
-        self.started = [0] * k_count
-        self.seeds = seeds.tolist()
-        self.noise = worker.options.action_noise if not worker.spec.discrete else 0.0
-        self.noise_rngs: list[np.random.Generator | None] = [None] * n
-        self.alive = [self.start(s) for s in range(n)]
-        self.live = sum(self.alive)
-
-    def start(self, s: int) -> bool:
-        """Put the next job on slot ``s`` (False: the queue is empty)."""
-        job = next(self.jobs, None)
-        self.slot_job[s] = job
-        if job is None:
-            return False
-        k, e = job
-        if k not in self.pending:
-            self.pending[k] = self.batch.materialise(k, self.worker.store)
-        self.params[s].copy_(torch.from_numpy(self.pending[k]))  # host -> device on a GPU
-        self.started[k] += 1
-        if self.started[k] == self.e_count:
-            del self.pending[k]
-        obs, _ = self.envs[s].reset(seed=int(self.seeds[k][e]))
-        if self.noise:  # the episode's own stream: the same noise on every backend
-            self.noise_rngs[s] = np.random.default_rng([int(self.seeds[k][e]), 1])
-        self.obs[s] = obs
-        self.acc[s], self.steps[s] = 0.0, 0
-        return True
-
-    def play(self, obs_norm: ObsNorm | None, stats: ObsStats | None) -> None:
-        """Step every live slot until every job has run."""
-        n, net, params = len(self.params), self.worker.net, self.params
-        scale = self.worker.spec.obs_scale
-        # Rows in the batched forward: all slots while jobs remain (no copies); once the queue
-        # is empty and fewer than half the rows are live, compact to the live slots (a copy
-        # log2(n) times at most instead of a gather every step).
-        rows, active = list(range(n)), params
-        obs_all, discrete = torch.from_numpy(self.obs), self.worker.spec.discrete
-        while self.live:
-            if self.live <= len(rows) // 2:
-                rows = [s for s in rows if self.alive[s]]
-                active = params[torch.as_tensor(rows, device=params.device)]
-            full = len(rows) == n
-            obs_rows = self.obs if full else self.obs[rows]
-            if obs_norm is None and stats is None:
-                x = obs_all if full else torch.from_numpy(obs_rows)
-            else:
-                seen = [self.alive[s] for s in rows]
-                x = torch.from_numpy(net_input(obs_rows, scale, obs_norm, stats, seen))
-            # One code path for every device (CPU tests cover the GPU's): ``.to`` and ``.cpu``
-            # return their input unchanged on the CPU.
-            actions = net.population_act(active, x.to(params.device)).cpu().numpy()
-            self.step(rows, actions.tolist() if discrete else actions)
-
-    def step(self, rows: list[int], actions: Any) -> None:
-        """One env step on each live slot of ``rows``; ended episodes are recorded and replaced."""
-        envs, alive, acc, steps, cap = self.envs, self.alive, self.acc, self.steps, self.cap
-        obs_buf, noise, noise_rngs = self.obs, self.noise, self.noise_rngs
-        for j, s in enumerate(rows):
-            if not alive[s]:
-                continue
-            action = actions[j]
-            if noise:
-                action = action + noise * noise_rngs[s].standard_normal(action.shape)
-            obs, reward, terminated, truncated, info = envs[s].step(action)
-            acc[s] += float(reward)
-            steps[s] += 1
-            if terminated or truncated or steps[s] >= cap:
-                k, e = self.slot_job[s]  # type: ignore[misc]
-                self.returns[k, e], self.lengths[k, e] = acc[s], steps[s]
-                if self.behaviour is not None:
-                    self._descriptors[k][e] = self.behaviour(envs[s], obs, info)
-                if not self.start(s):
-                    alive[s] = False
-                    self.live -= 1
-            else:
-                obs_buf[s] = obs
-
-    def descriptors(self) -> np.ndarray | None:
-        if self.behaviour is None:
-            return None
-        return np.stack([np.stack(row) for row in self._descriptors]).astype(np.float32)

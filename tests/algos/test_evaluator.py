@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -53,6 +55,33 @@ def test_vector_returns_equal_single_policy_rollouts(cartpole) -> None:
             ret, length = rollout(policy, cartpole, int(seeds[k, e]))
             assert result.returns[k, e] == ret and result.lengths[k, e] == length
     assert result.steps == result.lengths.sum() and result.episodes == 12
+
+
+def test_long_rollouts_log_where_they_are(cartpole, caplog) -> None:
+    """A generation of policies that idle to the time limit can take 20 minutes (Seaquest RAM):
+    at ``log_every_seconds`` it logs where it is instead of looking hung; by default, never."""
+    spec = net_spec(cartpole, "mlp", hidden=(8,))
+    batch, seeds = chains(3), np.arange(6).reshape(3, 2)
+
+    def lines(options: RolloutOptions) -> tuple[list[str], int]:
+        caplog.clear()
+        logger = "bench.population.slot_table"
+        with (
+            caplog.at_level(logging.INFO, logger),
+            make_evaluator("vector", cartpole, spec, options) as ev,
+        ):
+            steps = ev.evaluate(batch, seeds).steps
+        return [r.getMessage() for r in caplog.records], steps
+
+    logged, steps = lines(RolloutOptions(max_envs=2, log_every_seconds=0.0))  # every lock-step
+    head = "cartpole: rollouts, "
+    assert logged[0] == head + "0/6 episodes done, 2 agent steps so far, longest running at step 1"
+    assert (
+        logged[-1]
+        == head + f"6/6 episodes done, {steps:,} agent steps so far, longest running at step 0"
+    )
+    assert len(logged) >= steps // 2
+    assert lines(RolloutOptions(max_envs=2)) == ([], steps)
 
 
 def test_slot_count_does_not_change_results(pendulum) -> None:
