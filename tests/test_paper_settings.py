@@ -112,6 +112,21 @@ def test_wong_normalisation_matches_their_welford_normaliser() -> None:
     assert far[0] == pytest.approx(50, rel=1e-4)  # ...no clipping
 
 
+def test_wong_normalisation_starts_at_mean_0_std_1() -> None:
+    """objective.py:22-27: before its first observation the normaliser passes the scaled
+    observations through, so generation 0's children act differently (zeroed inputs made every
+    child of a zero-initialised linear policy play the same game)."""
+    norm = RunningObsNorm((2,), WONG_2024)
+    x = np.array([0.5, -0.25], np.float32)
+    np.testing.assert_array_equal(norm.current()(x), x)
+    stats = ObsStats.zeros((2,))
+    stats.add(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    norm.update(stats)  # then Welford from the prior, worked by hand: k 4, mean (1, 1), s (6, 4)
+    mean, std = norm.mean_std
+    np.testing.assert_allclose(mean, [1.0, 1.0])
+    np.testing.assert_allclose(std, np.sqrt([6 / 3, 4 / 3]), rtol=1e-6)
+
+
 def test_wong_normalisation_zeroes_an_input_that_never_varies() -> None:
     norm = RunningObsNorm((2,), WONG_2024)
     norm.stats = ObsStats(1e6, np.array([0.0, 5e6]), np.array([1e6, 2.5e7]))  # x2 == 5 always

@@ -107,6 +107,8 @@ class NormRule:
         zero_below_std: inputs whose std is below this are zeroed (their std taken as inf).
         clip: normalised values are clipped to +-clip (None: not clipped).
         ddof: the variance divides by ``count - ddof`` (0: population, 1: sample).
+        unseen_std: the std of every input (mean 0) before any observation is folded in
+            (None: the prior's). It decides what the first generation acts on.
     """
 
     prior_count: float | None
@@ -115,6 +117,7 @@ class NormRule:
     zero_below_std: float
     clip: float | None
     ddof: int = 0
+    unseen_std: float | None = None
 
 
 #: openai/evolution-strategies-starter: RunningStat starts at count 0.01, sumsq 0.01
@@ -123,10 +126,14 @@ class NormRule:
 OPENAI_ES = NormRule(prior_count=1e-2, prior_sq=1e-2, var_floor=1e-2, zero_below_std=0.0, clip=5.0)
 #: ann-w/solving_drl_tasks_with_es_and_linear_policy_networks es/src/rl_es/objective.py:32-47:
 #: Welford from a count of nb_inputs at mean 0, var = s / (k - 1); no clipping, no epsilon;
-#: std < 1e-7 -> inf.
+#: std < 1e-7 -> inf. Before its first observation the normaliser is mean 0, std 1
+#: (objective.py:22-27), so the first generation acts on the scaled observations. (With the
+#: prior's std, every input of generation 0 was zeroed: all its children played the same
+#: NOOP game, measured on Atari RAM, a generation without signal.)
 WONG_2024 = NormRule(
-    prior_count=None, prior_sq=0.0, var_floor=0.0, zero_below_std=1e-7, clip=None, ddof=1
-)
+    prior_count=None, prior_sq=0.0, var_floor=0.0, zero_below_std=1e-7, clip=None, ddof=1,
+    unseen_std=1.0,
+)  # fmt: skip
 
 
 class RunningObsNorm:
@@ -140,7 +147,7 @@ class RunningObsNorm:
     def __init__(self, shape: Sequence[int], rule: NormRule = OPENAI_ES) -> None:
         count = float(np.prod(shape)) if rule.prior_count is None else rule.prior_count
         self.stats = ObsStats(count, np.zeros(shape), np.full(shape, rule.prior_sq))
-        self.rule = rule
+        self.rule, self.prior_count = rule, count
 
     def update(self, stats: ObsStats | None) -> None:
         self.stats = self.stats.merge(stats)
@@ -148,6 +155,9 @@ class RunningObsNorm:
     @property
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         count = self.stats.count
+        if self.rule.unseen_std is not None and count == self.prior_count:
+            shape = self.stats.total.shape
+            return np.zeros(shape, np.float32), np.full(shape, self.rule.unseen_std, np.float32)
         mean = self.stats.total / count
         spread = np.maximum(self.stats.total_sq - count * mean**2, 0.0)
         var = np.maximum(spread / (count - self.rule.ddof), self.rule.var_floor)
