@@ -13,6 +13,8 @@ from bench.envs import EnvFactory
 from bench.interface import Policy
 
 log = logging.getLogger(__name__)
+# How often a long loop logs where it is when no run config says (``progress.log_every_seconds``).
+LOG_EVERY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class EvalResult:
         return float(np.mean(self.returns))
 
 
-def evaluate(policy: Policy, factory: EnvFactory, log_every_seconds: float = 30.0) -> EvalResult:
+def evaluate(
+    policy: Policy, factory: EnvFactory, log_every_seconds: float = LOG_EVERY_SECONDS
+) -> EvalResult:
     """Run ``factory.protocol.episodes`` episodes; episode ``i`` is reset with ``seed + i``.
 
     Every run and every algorithm sees the same episode seeds, so differences between
@@ -76,7 +80,10 @@ def _log_progress(factory: EnvFactory, episode: int, steps: int, total: float) -
 
 
 def evaluate_off_budget(
-    policy: Policy, factory: EnvFactory, budget: Budget, log_every_seconds: float = 30.0
+    policy: Policy,
+    factory: EnvFactory,
+    budget: Budget,
+    log_every_seconds: float = LOG_EVERY_SECONDS,
 ) -> tuple[EvalResult, float]:
     """:func:`evaluate` with the training clocks paused; also returns its wall seconds."""
     budget.pause()

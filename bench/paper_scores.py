@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.budget import Budget
 from bench.envs import EnvFactory
-from bench.evaluation import EvalResult, evaluate_off_budget
+from bench.evaluation import LOG_EVERY_SECONDS, EvalResult, evaluate_off_budget
 from bench.interface import ConfigError, Policy
 from bench.records import RunFolder, write_csv
 
@@ -66,7 +66,7 @@ class PaperScores:
         folder: RunFolder,
         factory: EnvFactory,
         budget: Budget,
-        log_every_seconds: float = 30.0,  # progress lines of a long test (the run's progress)
+        log_every_seconds: float = LOG_EVERY_SECONDS,  # a long test's progress lines
     ):
         self.name, self.rule = name, rule(name)
         self.log_every_seconds = log_every_seconds

@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.budget import Budget
 from bench.envs import EnvFactory
-from bench.evaluation import EvalResult, evaluate_off_budget
+from bench.evaluation import LOG_EVERY_SECONDS, EvalResult, evaluate_off_budget
 from bench.interface import Policy
 from bench.records import METRICS_COLUMNS, RunFolder, write_csv
 
@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 class Progress:
     """A tqdm bar on a terminal; plain log lines every ``log_every_seconds`` otherwise."""
 
-    def __init__(self, total_frames: int, label: str, log_every_seconds: float = 30.0) -> None:
+    def __init__(
+        self, total_frames: int, label: str, log_every_seconds: float = LOG_EVERY_SECONDS
+    ) -> None:
         self.total, self.label, self.every = total_frames, label, log_every_seconds
         self._bar = None
         self._last_log = time.monotonic()
@@ -131,7 +133,7 @@ class Recorder:
     def log_every_seconds(self) -> float:
         """The run's progress cadence (``progress.log_every_seconds``), for any long inner loop
         that must not look hung: an evaluation, a generation's rollouts."""
-        return self.progress.every if self.progress is not None else 30.0
+        return self.progress.every if self.progress is not None else LOG_EVERY_SECONDS
 
     # -- called by the runner -------------------------------------------------------------
     def evaluate(self, policy: Policy) -> EvalResult:
