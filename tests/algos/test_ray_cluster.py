@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,18 +205,37 @@ def head(loopback: str) -> Iterator[tuple[dict[str, int], dict[str, str]]]:
         assert not stop(loopback), "Ray processes survived SIGKILL"
 
 
+# Ray's client proxy starts a server process per client; on two loaded cores that start failed
+# once in CI, with its reason only in the server's own log. One retry, then fail showing it.
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+
+
+def join(address: str, env: dict[str, str], results: Path) -> tuple[int, str]:
+    """A smoke ES run on the cluster at ``address``: exit code and output."""
+    done = subprocess.run(
+        [
+            str(RAY.with_name("bench")), "algo=es", "env=cartpole", "budget=smoke",
+            "algo.params.backend=ray", "algo.params.workers=2",
+            f"algo.params.ray_address={address}", f"results_dir={results}",
+            f"experiment_name={address.split(':')[0].replace('/', '')}", "overwrite=true",
+        ],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def client_server_logs(temp_dir: str) -> str:
+    logs = sorted(Path(temp_dir).glob("ray/session_latest/logs/ray_client_server*.err"))
+    return "".join(f"\n--- {log.name}:\n{log.read_text()[-1500:]}" for log in logs)
+
+
 def test_a_cluster_started_with_ray_start_is_joined_by_auto_address_and_client(head, tmp_path):
     ports, env = head
     for address in ("auto", f"127.0.0.1:{ports['gcs']}", f"ray://127.0.0.1:{ports['client']}"):
-        done = subprocess.run(
-            [
-                str(RAY.with_name("bench")), "algo=es", "env=cartpole", "budget=smoke",
-                "algo.params.backend=ray", "algo.params.workers=2",
-                f"algo.params.ray_address={address}", f"results_dir={tmp_path / 'r'}",
-                f"experiment_name={address.split(':')[0].replace('/', '')}",
-            ],
-            capture_output=True, text=True, timeout=300, env=env,
-        )  # fmt: skip
-        output = done.stdout + done.stderr
-        assert done.returncode == 0, output[-2000:]
+        code, output = join(address, env, tmp_path / "r")
+        if code and CLIENT_SERVER_FAILED in output:
+            logs = client_server_logs(env["RAY_TMPDIR"])
+            warnings.warn(f"Ray client server start failed once:{logs}", stacklevel=1)
+            code, output = join(address, env, tmp_path / "r")
+        assert code == 0, output[-2000:] + client_server_logs(env["RAY_TMPDIR"])
         assert "Ray actors on 1 node(s)" in output, output[-2000:]
