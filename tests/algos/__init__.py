@@ -1,0 +1,1 @@
+"""Tests of the gradient-free core (a package, so its conftest is imported once, under one name)."""
