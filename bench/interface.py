@@ -121,6 +121,8 @@ class Contract:
         exact_resume: a run resumed from a checkpoint ends exactly as an uninterrupted one
             (gradient-free methods save every RNG state; SB3 does not).
         backends: population evaluation backends whose runs must equal the ``vector`` one.
+        backend_params: settings both runs of that check add (a setting that ties the run to
+            one worker, as per-step observation folding does, is switched off there).
     """
 
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -130,6 +132,7 @@ class Contract:
     bad_params: tuple[Mapping[str, Any], ...] = ()
     exact_resume: bool = False
     backends: tuple[str, ...] = ()
+    backend_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Algorithm(ABC):

@@ -178,9 +178,10 @@ def test_crashed_run_resumes_from_its_checkpoint(tmp_path, monkeypatch, name) ->
 )
 def test_backends_give_the_vector_run(tmp_path, name: str, backend: str) -> None:
     """Training, validation, caches and routing are backend-independent (workers: 2)."""
-    vector = run_job(tmp_path / "vector", *contract_args(name))[1]
+    same = [override(k, v) for k, v in CLASSES[name].contract.backend_params.items()]
+    vector = run_job(tmp_path / "vector", *contract_args(name, *same))[1]
     other = run_job(tmp_path / backend, *contract_args(
-        name, f"algo.params.backend={backend}", "algo.params.workers=2"))[1]  # fmt: skip
+        name, *same, f"algo.params.backend={backend}", "algo.params.workers=2"))[1]  # fmt: skip
     for table_name in ("generations.csv", "metrics.csv"):
         assert table(other / table_name) == table(vector / table_name)
 

@@ -16,9 +16,9 @@ from stable_baselines3.common.atari_wrappers import FireResetEnv
 from bench.envs import EnvFactory, EnvSpec, EvalProtocol
 from bench.population.backends import make_evaluator
 from bench.population.dense import default_popsize
-from bench.population.genomes import SeedChains
-from bench.population.networks import NetSpec
-from bench.population.obs_norm import OPENAI_ES, WONG_2024, ObsStats, RunningObsNorm
+from bench.population.genomes import DenseGenomes, SeedChains
+from bench.population.networks import NetSpec, NetworkPolicy
+from bench.population.obs_norm import OPENAI_ES, WONG_2024, ObsNorm, ObsStats, RunningObsNorm
 from bench.population.rollout import RolloutOptions
 from bench.registry import build
 from bench.run import algorithm_params
@@ -125,6 +125,79 @@ def test_wong_normalisation_starts_at_mean_0_std_1() -> None:
     mean, std = norm.mean_std
     np.testing.assert_allclose(mean, [1.0, 1.0])
     np.testing.assert_allclose(std, np.sqrt([6 / 3, 4 / 3]), rtol=1e-6)
+
+
+class TheirNormalizer:
+    """Wong et al.'s UpdatingNormalizer (objective.py:23-50), as the reference."""
+
+    def __init__(self, n: int) -> None:
+        self.k, self.mean, self.s, self.std = n, np.zeros(n), np.zeros(n), np.ones(n)
+
+    def observe(self, rows: np.ndarray) -> None:
+        for x in np.asarray(rows, np.float64):
+            self.k += 1
+            delta = x - self.mean
+            self.mean = self.mean + delta / self.k
+            self.s = self.s + delta * (x - self.mean)
+        self.std = np.sqrt(self.s / (self.k - 1))
+        self.std[self.std < 1e-7] = np.inf
+
+
+def test_wong_normalisation_folds_in_child_by_child_at_every_step() -> None:
+    """objective.py:227-235: at each time step child i acts on statistics that include the
+    earlier children's observations of that step; rows not ``seen`` (ended episodes) add none."""
+    rng = np.random.default_rng(1)
+    steps = [rng.normal([2.0, -1.0], [3.0, 0.5], size=(4, 2)) for _ in range(3)]
+    seen = [np.ones(4, bool), np.array([True, False, True, True]), np.ones(4, bool)]
+    theirs, running = TheirNormalizer(2), RunningObsNorm((2,), WONG_2024)
+    folding = running.for_rollouts()
+    so_far = ObsStats.zeros((2,))
+    for rows, live in zip(steps, seen, strict=True):
+        expected = []
+        for x, alive in zip(rows, live, strict=True):
+            expected.append((x - theirs.mean) / theirs.std)
+            if alive:
+                theirs.observe(x[None])
+        ours = folding(rows.astype(np.float32), so_far, live)
+        so_far.add(rows[live])
+        np.testing.assert_allclose(ours, np.float32(expected), rtol=1e-5)
+    np.testing.assert_array_equal(
+        folding(steps[0][:1], ObsStats.zeros((2,)), None), steps[0][:1].astype(np.float32)
+    )  # only the first row is raw
+    running.update(so_far)  # the generation's end: where the next call's rows start
+    np.testing.assert_allclose(running.mean_std[1], theirs.std, rtol=1e-5)
+
+
+def test_wong_rollouts_act_on_the_per_step_statistics() -> None:
+    """A population's returns through the evaluator equal their loop's: every live child acts,
+    in order, on the normaliser and then folds its observation in, then all envs step."""
+    cartpole = EnvFactory(EnvSpec("cartpole", "CartPole-v1", "classic"))
+    spec = NetSpec.for_env("linear", cartpole.spec.observation_space,
+                           cartpole.spec.action_space, "classic")  # fmt: skip
+    params = np.random.default_rng(3).normal(size=(5, spec.build().num_params)).astype(np.float32)
+    seeds = np.arange(10, 15)[:, None]
+    norm = RunningObsNorm(spec.obs_shape, WONG_2024)
+    with make_evaluator("vector", cartpole, spec) as ev:
+        ours = ev.evaluate(DenseGenomes(params), seeds, norm.for_rollouts(), collect_obs=True)
+    theirs, envs = TheirNormalizer(4), [cartpole.make(None, train=True) for _ in range(5)]
+    obs = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds[:, 0], strict=True)]
+    returns, live = np.zeros(5), list(range(5))
+    while live:
+        actions = {}
+        for i in live:
+            policy = NetworkPolicy(spec, params[i], ObsNorm(np.float32(theirs.mean),
+                                   np.float32(theirs.std), clip=None))  # fmt: skip
+            actions[i] = policy.predict(obs[i][None])[0][0]
+            theirs.observe(obs[i][None])
+        for i in list(live):
+            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
+            returns[i] += reward
+            if terminated or truncated:
+                live.remove(i)
+    np.testing.assert_array_equal(ours.returns[:, 0], returns)
+    assert len(set(returns)) > 1  # the children played different games
+    norm.update(ours.obs_stats)
+    np.testing.assert_allclose(norm.mean_std[0], theirs.mean, rtol=1e-5, atol=1e-7)
 
 
 def test_wong_normalisation_zeroes_an_input_that_never_varies() -> None:

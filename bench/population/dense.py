@@ -4,7 +4,8 @@ Wong, de Nobel, Baeck, Plaat & Kononova (2024), "Solving Deep Reinforcement Lear
 Evolution Strategies and Linear Policy Networks", arXiv 2402.06912 (code
 ann-w/solving_drl_tasks_with_es_and_linear_policy_networks). Every strategy over dense vectors
 (CSA-ES, CMA-ES, sep-CMA-ES, CEM, CBO) shares their setting: a linear policy (no bias, zero
-init: the initial mean is 0), running observation normalisation, one episode per candidate,
+init: the initial mean is 0), running observation normalisation folded in at every time step
+child by child (``obs_norm.WONG_2024``; one worker), one episode per candidate,
 the mean as the evaluated policy, and training-only reward shaping (``reward_shift`` is added to
 every training reward for the fitness: Hopper, Walker2d, Ant -1, Humanoid -5 in the paper; the
 evaluation always sees the raw reward). ``network: mlp`` trains an MLP the same way.
@@ -121,8 +122,11 @@ class DenseES(PopulationMethod):
     #: Wong et al. test every 5 generations (es/src/rl_es/main.py:118, ``test_every``).
     test_every: ClassVar[int] = 5
     contract: ClassVar[Contract] = Contract(
-        exact_resume=True, backends=("process",),
-        bad_params=({"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1}),
+        exact_resume=True, backends=("process",), backend_params={"obs_norm_fold": "generation"},
+        bad_params=(
+            {"sigma0": 0.0}, {"sigma0": -0.1}, {"popsize": 1},
+            {"backend": "process", "workers": 2},  # per-step folding needs one worker
+        ),
     )  # fmt: skip
 
     def __init__(

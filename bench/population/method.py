@@ -63,6 +63,10 @@ class PopulationMethod(Algorithm):
             for dense nets by size, 16 for CNNs, whose genomes take 4-16 MB each).
         ray_address: an existing Ray cluster (None: a local one).
         obs_norm: running observation normalisation.
+        obs_norm_fold: when training rollouts fold observations into it: ``step`` (every time
+            step, child by child: Wong et al.; needs one worker, since a worker's children then
+            depend on each other) | ``generation`` (once per generation: any backend and worker
+            count gives the same run); None: the method's ``obs_norm_rule``.
         allow_linear_on_pixels: permit a linear policy on image observations.
     """
 
@@ -87,6 +91,7 @@ class PopulationMethod(Algorithm):
         max_envs: int | None = None,
         ray_address: str | None = None,
         obs_norm: bool = False,
+        obs_norm_fold: str | None = None,
         allow_linear_on_pixels: bool = False,
     ) -> None:
         if network not in NETWORKS:
@@ -106,6 +111,8 @@ class PopulationMethod(Algorithm):
         self.episodes_per_eval, self.max_episode_steps = int(episodes_per_eval), max_episode_steps
         self.backend, self.workers, self.max_envs = backend, workers, max_envs
         self.ray_address, self.obs_norm = ray_address, bool(obs_norm)
+        per_step = self._check_fold(obs_norm_fold, backend, workers)
+        self.obs_norm_fold = "step" if per_step else "generation"  # recorded as it ran
         self.allow_linear_on_pixels = bool(allow_linear_on_pixels)
         self.generation = 0
         self.net_spec: NetSpec | None = None
@@ -114,6 +121,18 @@ class PopulationMethod(Algorithm):
         self.norm: RunningObsNorm | None = None
         self.strategy: Strategy | None = None
         self.ctx: TrainContext | None = None
+
+    def _check_fold(self, fold: str | None, backend: str, workers: int | None) -> bool:
+        if fold not in (None, "step", "generation"):
+            raise ConfigError(f"obs_norm_fold must be step, generation or null, got {fold}")
+        per_step = self.obs_norm_rule.per_step if fold is None else fold == "step"
+        if per_step and self.obs_norm and backend != "vector" and workers != 1:
+            raise ConfigError(
+                f"obs_norm_fold=step folds observations in child by child, so the children "
+                f"must share one worker: backend={backend} with workers={workers} would split "
+                "them (use workers=1, backend=vector, or obs_norm_fold=generation)"
+            )
+        return per_step
 
     # -- what a method defines ----------------------------------------------------------------
     @abstractmethod
@@ -145,7 +164,8 @@ class PopulationMethod(Algorithm):
         """Evaluate ``batch`` for ``episodes`` each with seeds from ``rng``; charge the budget."""
         assert self.evaluator is not None and self.ctx is not None
         seeds = rng.integers(0, SEED_HIGH, size=(len(batch), episodes))
-        norm = self.norm.current() if self.norm is not None else None
+        per_step = self.obs_norm_fold == "step"
+        norm = self.norm.for_rollouts(per_step) if self.norm is not None else None
         result = self.evaluator.evaluate(batch, seeds, norm, collect_obs=self.norm is not None)
         self.ctx.budget.charge(
             steps=result.steps, episodes=result.episodes, cpu_seconds=result.cpu_seconds

@@ -2,6 +2,11 @@
 arXiv 2402.06912): workers collect :class:`ObsStats`, the generation loop folds them into a
 :class:`RunningObsNorm`, and every policy acts on :func:`net_input` of its observations.
 
+Folding: a rule's statistics are folded in once per generation (every episode of a generation
+sees the same normalisation), or, where its authors' code does so (Wong et al.), at every time
+step, child by child: :class:`FoldingObsNorm` normalises each row of a lock-step batch with the
+statistics before it (the run's so far plus the earlier rows of the same step).
+
 Order: observations are first put on the net's input scale (:func:`scale_obs`: Atari RAM bytes
 to [-1, 1], pixels to [0, 1]), then normalised, and the statistics are those of the scaled
 values, so a normalised +3 reaches the net as +3. (Normalising raw bytes and scaling after, as
@@ -48,23 +53,30 @@ class ObsNorm:
 def net_input(
     obs: np.ndarray,
     obs_scale: str,
-    norm: ObsNorm | None,
+    norm: ObsNorm | FoldingObsNorm | None,
     stats: ObsStats | None = None,
     seen: np.ndarray | list[bool] | None = None,
 ) -> np.ndarray:
     """What a policy net is fed for raw ``obs`` (one row per env).
 
     Without normalisation the raw rows are returned (bytes stay bytes: a quarter of the copy,
-    and the net scales them itself). Otherwise the rows are scaled, their statistics (rows
-    ``seen``, default all) folded into ``stats``, and the normalised float32 rows returned;
-    the net takes float input as already scaled.
+    and the net scales them itself). Otherwise the rows are scaled, normalised, and their
+    statistics (rows ``seen``, default all) folded into ``stats``; the normalised float32 rows
+    are returned (the net takes float input as already scaled). A :class:`FoldingObsNorm`
+    normalises with ``stats`` as they stand before this step's rows are folded in.
     """
     if norm is None and stats is None:
         return obs
     scaled = scale_obs(obs, obs_scale)
+    if isinstance(norm, FoldingObsNorm):
+        if stats is None:
+            raise ValueError("a FoldingObsNorm needs the call's statistics (collect_obs=True)")
+        out = norm(scaled, stats, seen)
+    else:
+        out = norm(scaled) if norm is not None else obs
     if stats is not None:
-        stats.add(scaled if seen is None else scaled[seen])
-    return norm(scaled) if norm is not None else obs
+        stats.add(scaled if seen is None else scaled[np.asarray(seen, dtype=bool)])
+    return out
 
 
 @dataclass
@@ -108,7 +120,9 @@ class NormRule:
         clip: normalised values are clipped to +-clip (None: not clipped).
         ddof: the variance divides by ``count - ddof`` (0: population, 1: sample).
         unseen_std: the std of every input (mean 0) before any observation is folded in
-            (None: the prior's). It decides what the first generation acts on.
+            (None: the prior's). It decides what the first episodes act on.
+        per_step: the authors fold observations in at every time step of the training
+            rollouts, child by child (a :class:`FoldingObsNorm`), not once per generation.
     """
 
     prior_count: float | None
@@ -118,6 +132,24 @@ class NormRule:
     clip: float | None
     ddof: int = 0
     unseen_std: float | None = None
+    per_step: bool = False
+
+    def mean_std(
+        self, count: np.ndarray | float, total: np.ndarray, total_sq: np.ndarray, prior: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std (float64) from statistics that started at ``prior`` pseudo-counts;
+        ``count`` broadcasts against ``total`` (one count per row of a batch of statistics)."""
+        count = np.asarray(count, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):  # unseen rows: replaced below
+            mean = total / count
+            spread = np.maximum(total_sq - count * mean**2, 0.0)
+            var = np.maximum(spread / (count - self.ddof), self.var_floor)
+        std = np.sqrt(var)
+        std[std < self.zero_below_std] = np.inf
+        if self.unseen_std is not None:
+            unseen = np.broadcast_to(count == prior, mean.shape)
+            mean[unseen], std[unseen] = 0.0, self.unseen_std
+        return mean, std
 
 
 #: openai/evolution-strategies-starter: RunningStat starts at count 0.01, sumsq 0.01
@@ -127,21 +159,59 @@ OPENAI_ES = NormRule(prior_count=1e-2, prior_sq=1e-2, var_floor=1e-2, zero_below
 #: ann-w/solving_drl_tasks_with_es_and_linear_policy_networks es/src/rl_es/objective.py:32-47:
 #: Welford from a count of nb_inputs at mean 0, var = s / (k - 1); no clipping, no epsilon;
 #: std < 1e-7 -> inf. Before its first observation the normaliser is mean 0, std 1
-#: (objective.py:22-27), so the first generation acts on the scaled observations. (With the
-#: prior's std, every input of generation 0 was zeroed: all its children played the same
-#: NOOP game, measured on Atari RAM, a generation without signal.)
+#: (objective.py:22-27): only the first child's first step acts on the scaled observations as
+#: they are. (With the prior's std, every input was zeroed: all children of generation 0 played
+#: the same NOOP game, measured on Atari RAM, a generation without signal.) The statistics are
+#: updated during training rollouts at every time step, child by child (objective.py:227-235,
+#: ``Objective.eval_parallel``: ``self.normalizer.observe(obs)`` after each child's action).
 WONG_2024 = NormRule(
     prior_count=None, prior_sq=0.0, var_floor=0.0, zero_below_std=1e-7, clip=None, ddof=1,
-    unseen_std=1.0,
+    unseen_std=1.0, per_step=True,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FoldingObsNorm:
+    """Per-step folding (:attr:`NormRule.per_step`): row ``j`` of a lock-step batch is
+    normalised with ``base`` plus the call's statistics so far plus the rows ``seen`` before
+    ``j`` in this step, as Wong et al.'s loop over children does. ``base`` is the run's
+    statistics at the start of the call; the call's are folded into it at the generation's end,
+    so the next call starts where this one stopped."""
+
+    base: ObsStats
+    rule: NormRule
+    prior_count: float
+
+    def __call__(
+        self, scaled: np.ndarray, so_far: ObsStats, seen: np.ndarray | list[bool] | None
+    ) -> np.ndarray:
+        n = len(scaled)
+        rows = scaled.reshape(n, -1).astype(np.float64)
+        mask = np.ones(n) if seen is None else np.asarray(seen, dtype=np.float64)
+        x = rows * mask[:, None]
+        before = np.zeros((n + 1, *x.shape[1:]))  # exclusive prefix sums: rows before j
+        before_sq = np.zeros_like(before)
+        np.cumsum(x, axis=0, out=before[1:])
+        np.cumsum(x * x, axis=0, out=before_sq[1:])
+        count = self.base.count + so_far.count + np.concatenate([[0.0], np.cumsum(mask)])[:n]
+        total = (self.base.total + so_far.total).reshape(1, -1) + before[:n]
+        total_sq = (self.base.total_sq + so_far.total_sq).reshape(1, -1) + before_sq[:n]
+        mean, std = self.rule.mean_std(count[:, None], total, total_sq, self.prior_count)
+        out = (rows - mean) / std
+        if self.rule.clip is not None:
+            out = np.clip(out, -self.rule.clip, self.rule.clip)
+        return out.reshape(scaled.shape).astype(np.float32)
 
 
 class RunningObsNorm:
     """Running mean / std of (scaled) observations from collected :class:`ObsStats`.
 
-    Statistics are folded in once per generation (the authors' code updates them during the
-    rollouts, OpenAI-ES from 1% of them): a generation's episodes all see the same
-    normalisation, so every backend and worker count gives the same run.
+    The collected statistics are folded in at the end of each generation. Training rollouts
+    apply :meth:`for_rollouts`: with a per-step rule they also fold in as they go, child by
+    child, so the rows of one worker depend on each other (hence one worker; see
+    ``PopulationMethod``); otherwise a generation's episodes all see the same normalisation and
+    every backend and worker count gives the same run (OpenAI-ES's workers update from 1% of
+    their rollouts; folding once per generation is this harness's choice).
     """
 
     def __init__(self, shape: Sequence[int], rule: NormRule = OPENAI_ES) -> None:
@@ -154,20 +224,22 @@ class RunningObsNorm:
 
     @property
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
-        count = self.stats.count
-        if self.rule.unseen_std is not None and count == self.prior_count:
-            shape = self.stats.total.shape
-            return np.zeros(shape, np.float32), np.full(shape, self.rule.unseen_std, np.float32)
-        mean = self.stats.total / count
-        spread = np.maximum(self.stats.total_sq - count * mean**2, 0.0)
-        var = np.maximum(spread / (count - self.rule.ddof), self.rule.var_floor)
-        std = np.sqrt(var)
-        std[std < self.rule.zero_below_std] = np.inf
+        s = self.stats
+        mean, std = self.rule.mean_std(s.count, s.total, s.total_sq, self.prior_count)
         return mean.astype(np.float32), std.astype(np.float32)
 
     def current(self) -> ObsNorm:
-        """The normalisation as it stands, to hand to workers and policies."""
+        """The normalisation as it stands, to hand to policies (tests, evaluations)."""
         return ObsNorm(*self.mean_std, self.rule.clip)
+
+    def for_rollouts(self, per_step: bool | None = None) -> ObsNorm | FoldingObsNorm:
+        """What training rollouts apply: :meth:`current`, or a :class:`FoldingObsNorm` from the
+        statistics as they stand when folding per step (``per_step``; None: the rule's)."""
+        if not (self.rule.per_step if per_step is None else per_step):
+            return self.current()
+        s = self.stats
+        base = ObsStats(s.count, s.total.copy(), s.total_sq.copy())
+        return FoldingObsNorm(base, self.rule, self.prior_count)
 
     def state_dict(self) -> dict[str, Any]:
         return {
