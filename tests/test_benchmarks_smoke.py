@@ -24,6 +24,7 @@ SCRIPTS = {
     "sweep_overhead": "per_job_s",
     "maze_batched": "batched_over_per_env",
     "plan_vs_measured": "ratio",  # ~30 s: it plans, then runs a 2-job sweep
+    "obs_norm_fold": "step_over_generation",
 }
 
 

@@ -135,20 +135,15 @@ class NormRule:
     per_step: bool = False
 
     def mean_std(
-        self, count: np.ndarray | float, total: np.ndarray, total_sq: np.ndarray, prior: float
+        self, count: np.ndarray | float, total: np.ndarray, total_sq: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and std (float64) from statistics that started at ``prior`` pseudo-counts;
-        ``count`` broadcasts against ``total`` (one count per row of a batch of statistics)."""
-        count = np.asarray(count, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):  # unseen rows: replaced below
-            mean = total / count
-            spread = np.maximum(total_sq - count * mean**2, 0.0)
-            var = np.maximum(spread / (count - self.ddof), self.var_floor)
+        """Mean and std (float64) from statistics with more than the prior's count; ``count``
+        broadcasts against ``total`` (one count per row of a batch of statistics)."""
+        mean = total / count
+        spread = np.maximum(total_sq - count * mean**2, 0.0)
+        var = np.maximum(spread / (count - self.ddof), self.var_floor)
         std = np.sqrt(var)
         std[std < self.zero_below_std] = np.inf
-        if self.unseen_std is not None:
-            unseen = np.broadcast_to(count == prior, mean.shape)
-            mean[unseen], std[unseen] = 0.0, self.unseen_std
         return mean, std
 
 
@@ -185,21 +180,32 @@ class FoldingObsNorm:
     def __call__(
         self, scaled: np.ndarray, so_far: ObsStats, seen: np.ndarray | list[bool] | None
     ) -> np.ndarray:
+        # Called once per lock-step: a few dozen numpy calls on (rows, inputs) arrays, each
+        # prefix sum taken as an inclusive cumsum minus the row itself.
         n = len(scaled)
         rows = scaled.reshape(n, -1).astype(np.float64)
-        mask = np.ones(n) if seen is None else np.asarray(seen, dtype=np.float64)
-        x = rows * mask[:, None]
-        before = np.zeros((n + 1, *x.shape[1:]))  # exclusive prefix sums: rows before j
-        before_sq = np.zeros_like(before)
-        np.cumsum(x, axis=0, out=before[1:])
-        np.cumsum(x * x, axis=0, out=before_sq[1:])
-        count = self.base.count + so_far.count + np.concatenate([[0.0], np.cumsum(mask)])[:n]
-        total = (self.base.total + so_far.total).reshape(1, -1) + before[:n]
-        total_sq = (self.base.total_sq + so_far.total_sq).reshape(1, -1) + before_sq[:n]
-        mean, std = self.rule.mean_std(count[:, None], total, total_sq, self.prior_count)
+        if seen is None or all(seen):
+            x, mask = rows, np.ones(n)
+        else:
+            mask = np.asarray(seen, dtype=np.float64)
+            x = rows * mask[:, None]
+        start = self.base.count + so_far.count
+        count = (np.cumsum(mask) - mask + start)[:, None]
+        total = np.cumsum(x, axis=0) - x + (self.base.total + so_far.total).reshape(1, -1)
+        x_sq = x * x
+        sq = self.base.total_sq + so_far.total_sq
+        total_sq = np.cumsum(x_sq, axis=0) - x_sq + sq.reshape(1, -1)
+        rule = self.rule
+        if start == self.prior_count and rule.unseen_std is not None:  # the run's first step
+            unseen = count[:, 0] == self.prior_count
+            count[unseen] = np.inf  # rows before any observation: replaced below
+            mean, std = rule.mean_std(count, total, total_sq)
+            mean[unseen], std[unseen] = 0.0, rule.unseen_std
+        else:
+            mean, std = rule.mean_std(count, total, total_sq)
         out = (rows - mean) / std
-        if self.rule.clip is not None:
-            out = np.clip(out, -self.rule.clip, self.rule.clip)
+        if rule.clip is not None:
+            out = np.clip(out, -rule.clip, rule.clip)
         return out.reshape(scaled.shape).astype(np.float32)
 
 
@@ -224,8 +230,11 @@ class RunningObsNorm:
 
     @property
     def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
-        s = self.stats
-        mean, std = self.rule.mean_std(s.count, s.total, s.total_sq, self.prior_count)
+        s, rule = self.stats, self.rule
+        if rule.unseen_std is not None and s.count == self.prior_count:
+            shape = s.total.shape
+            return np.zeros(shape, np.float32), np.full(shape, rule.unseen_std, np.float32)
+        mean, std = rule.mean_std(s.count, s.total, s.total_sq)
         return mean.astype(np.float32), std.astype(np.float32)
 
     def current(self) -> ObsNorm:
