@@ -143,6 +143,7 @@ class TheirNormalizer:
         self.std[self.std < 1e-7] = np.inf
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the first step divides by no zero
 def test_wong_normalisation_folds_in_child_by_child_at_every_step() -> None:
     """objective.py:227-235: at each time step child i acts on statistics that include the
     earlier children's observations of that step; rows not ``seen`` (ended episodes) add none."""

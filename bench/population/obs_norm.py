@@ -198,7 +198,7 @@ class FoldingObsNorm:
         rule = self.rule
         if start == self.prior_count and rule.unseen_std is not None:  # the run's first step
             unseen = count[:, 0] == self.prior_count
-            count[unseen] = np.inf  # rows before any observation: replaced below
+            count[unseen] += 1.0  # rows before any observation: any valid count, replaced below
             mean, std = rule.mean_std(count, total, total_sq)
             mean[unseen], std[unseen] = 0.0, rule.unseen_std
         else:
